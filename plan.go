@@ -158,7 +158,22 @@ type Options struct {
 	// Writes, when not nil, is incremented once per write request sent to
 	// the kernel. Tests use it to prove idempotency.
 	Writes *int64
+
+	ext map[any]any
 }
+
+// Set stores a package-specific setting under key, for Option functions
+// of packages whose settings Options has no field for. Use an unexported
+// key type of the package, as with context.WithValue.
+func (o *Options) Set(key, value any) {
+	if o.ext == nil {
+		o.ext = make(map[any]any)
+	}
+	o.ext[key] = value
+}
+
+// Value returns the package-specific setting stored under key, or nil.
+func (o Options) Value(key any) any { return o.ext[key] }
 
 // Option changes Options.
 type Option func(*Options)

@@ -30,3 +30,20 @@ func TestResolveDefaults(t *testing.T) {
 		t.Errorf("options: %+v", o)
 	}
 }
+
+func TestOptionsValue(t *testing.T) {
+	type key struct{}
+	add := func(v int) Option {
+		return func(o *Options) {
+			cur, _ := o.Value(key{}).([]int)
+			o.Set(key{}, append(cur, v))
+		}
+	}
+	o := Resolve(add(1), add(2))
+	if got, _ := o.Value(key{}).([]int); len(got) != 2 || got[0] != 1 || got[1] != 2 {
+		t.Errorf("Value = %v", o.Value(key{}))
+	}
+	if Resolve().Value(key{}) != nil {
+		t.Error("Value of unset key is not nil")
+	}
+}
