@@ -1,3 +1,5 @@
+//go:build linux
+
 package netprim
 
 import (
@@ -123,9 +125,10 @@ func (ns *Namespace) Close() error {
 	return err
 }
 
-// Do runs fn inside the namespace on a dedicated OS thread. The thread is
-// locked for the duration and then destroyed, so no other goroutine ever runs
-// in the switched namespace. With a nil Namespace fn runs on the caller's
+// Do runs fn inside the namespace on a dedicated, locked OS thread, so no
+// other goroutine ever runs in the switched namespace. The thread switches
+// back afterwards and is handed back to the scheduler only if that worked;
+// otherwise it is destroyed. With a nil Namespace fn runs on the caller's
 // goroutine. Sockets created by fn stay bound to the namespace after Do
 // returns.
 func (ns *Namespace) Do(fn func() error) error {
@@ -134,18 +137,28 @@ func (ns *Namespace) Do(fn func() error) error {
 	}
 	done := make(chan error, 1)
 	go func() {
-		// Never unlocked: when this goroutine exits the runtime destroys
-		// the thread instead of returning it, switched, to the pool.
 		runtime.LockOSThread()
-		if err := unix.Unshare(unix.CLONE_FS); err != nil {
-			done <- fmt.Errorf("netns %s: unshare fs: %w", ns, err)
+		orig, err := unix.Open("/proc/thread-self/ns/net", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			runtime.UnlockOSThread()
+			done <- fmt.Errorf("netns %s: open current namespace: %w", ns, err)
 			return
 		}
+		defer unix.Close(orig)
 		if err := unix.Setns(ns.fd, unix.CLONE_NEWNET); err != nil {
+			runtime.UnlockOSThread()
 			done <- fmt.Errorf("netns %s: setns: %w", ns, classifyErrno(err, "CAP_SYS_ADMIN"))
 			return
 		}
-		done <- fn()
+		err = fn()
+		if rerr := unix.Setns(orig, unix.CLONE_NEWNET); rerr != nil {
+			// Still locked: the runtime destroys this thread when the
+			// goroutine exits instead of reusing it in the wrong namespace.
+			done <- errors.Join(err, fmt.Errorf("netns %s: switching back: %w", ns, rerr))
+			return
+		}
+		runtime.UnlockOSThread()
+		done <- err
 	}()
 	return <-done
 }

@@ -109,3 +109,25 @@ func TestKernelErrorClasses(t *testing.T) {
 		t.Errorf("Unsupported message: %q", err)
 	}
 }
+
+// TestDoLeavesNoThreadInside proves Do returns every thread it used to the
+// caller's namespace: no thread of the process stays in the test namespace.
+func TestDoLeavesNoThreadInside(t *testing.T) {
+	n := nstest.New(t)
+	want := inode(t, n.Path)
+	for i := 0; i < 50; i++ {
+		if err := n.Namespace.Do(func() error { return nil }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tasks, err := os.ReadDir("/proc/self/task")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, task := range tasks {
+		var st unix.Stat_t
+		if unix.Stat("/proc/self/task/"+task.Name()+"/ns/net", &st) == nil && st.Ino == want {
+			t.Fatalf("thread %s is still in the namespace after Do", task.Name())
+		}
+	}
+}

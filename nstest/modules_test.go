@@ -1,0 +1,63 @@
+package nstest
+
+import (
+	"strings"
+	"testing"
+)
+
+// TestRequireModulesAgreesWithIP checks module detection against iproute2:
+// "ip link add ... type KIND" fails with "Unknown device type" exactly when
+// RequireModules says the kernel lacks the module, and then RequireModules
+// skips with the documented reason.
+func TestRequireModulesAgreesWithIP(t *testing.T) {
+	cases := []struct {
+		module string
+		ipArgs []string // after "ip link add"; a veth "p0" exists as a parent
+	}{
+		{"veth", []string{"v0", "type", "veth", "peer", "name", "v1"}},
+		{"dummy", []string{"d0", "type", "dummy"}},
+		{"bonding", []string{"b0", "type", "bond", "mode", "802.3ad"}},
+		{"8021q", []string{"link", "p0", "name", "p0.5", "type", "vlan", "id", "5"}},
+		{"vrf", []string{"vrf0", "type", "vrf", "table", "10"}},
+		{"bridge", []string{"br0", "type", "bridge"}},
+		{"vxlan", []string{"vx0", "type", "vxlan", "id", "42", "dstport", "4789"}},
+		{"macvlan", []string{"link", "p0", "name", "mv0", "type", "macvlan"}},
+	}
+	n := New(t)
+	n.Run(t, "ip", "link", "add", "p0", "type", "veth", "peer", "name", "p1")
+	for _, c := range cases {
+		t.Run(c.module, func(t *testing.T) {
+			_, ipErr := n.Exec("ip", append([]string{"link", "add"}, c.ipArgs...)...)
+			if ipErr != nil && !strings.Contains(ipErr.Error(), "Unknown device type") {
+				t.Fatalf("oracle inconclusive: %v", ipErr)
+			}
+			have, err := haveModule(c.module)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if have != (ipErr == nil) {
+				t.Fatalf("haveModule(%s) = %v, but ip link add: %v", c.module, have, ipErr)
+			}
+			t.Logf("kernel has %s: %v", c.module, have)
+			var sub *testing.T
+			t.Run("require", func(t *testing.T) {
+				sub = t
+				RequireModules(t, c.module)
+			})
+			if sub.Skipped() == have {
+				t.Errorf("RequireModules(%s) skipped=%v, kernel has it=%v", c.module, sub.Skipped(), have)
+			}
+		})
+	}
+}
+
+func TestLacksReason(t *testing.T) {
+	t.Setenv(KernelTierEnv, "")
+	if got, want := lacks("bonding"), "kernel lacks bonding: run with scripts/kerneltest"; got != want {
+		t.Errorf("lacks = %q, want %q", got, want)
+	}
+	t.Setenv(KernelTierEnv, "uml")
+	if got := lacks("wireguard"); strings.Contains(got, "run with scripts/kerneltest") {
+		t.Errorf("on the kernel tier the reason must not send people to it: %q", got)
+	}
+}
