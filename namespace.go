@@ -184,3 +184,56 @@ func nsOpenError(path string, err error) error {
 	}
 	return fmt.Errorf("netns %s: %w", path, err)
 }
+
+// NewNamespace creates a new, empty network namespace (only a loopback
+// link, down) and returns a handle to it. The namespace has no name: it
+// exists until the handle is closed and nothing else (a process, a bind
+// mount, a socket) refers to it. Path returns a file name for it that other
+// processes can use while the handle is open. Needs CAP_SYS_ADMIN.
+func NewNamespace() (*Namespace, error) {
+	var ns *Namespace
+	done := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread()
+		orig, err := unix.Open("/proc/thread-self/ns/net", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			runtime.UnlockOSThread()
+			done <- fmt.Errorf("netns: open current namespace: %w", err)
+			return
+		}
+		defer unix.Close(orig)
+		if err := unix.Unshare(unix.CLONE_NEWNET); err != nil {
+			runtime.UnlockOSThread()
+			done <- fmt.Errorf("netns: create: %w", classifyErrno(err, "CAP_SYS_ADMIN"))
+			return
+		}
+		fd, err := unix.Open("/proc/thread-self/ns/net", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		if rerr := unix.Setns(orig, unix.CLONE_NEWNET); rerr != nil {
+			// Still locked: the thread is destroyed with this goroutine.
+			if err == nil {
+				unix.Close(fd)
+			}
+			done <- fmt.Errorf("netns: switching back: %w", rerr)
+			return
+		}
+		runtime.UnlockOSThread()
+		if err != nil {
+			done <- fmt.Errorf("netns: open new namespace: %w", err)
+			return
+		}
+		ns = &Namespace{fd: fd, name: "new:" + strconv.Itoa(fd)}
+		done <- nil
+	}()
+	return ns, <-done
+}
+
+// Path returns a file name that refers to the namespace while ns is open
+// ("/proc/PID/fd/FD"), usable by other processes (nsenter --net=PATH) and by
+// functions that take a namespace path. For nil it is the calling process's
+// namespace, "/proc/PID/ns/net".
+func (ns *Namespace) Path() string {
+	if ns == nil {
+		return "/proc/" + strconv.Itoa(os.Getpid()) + "/ns/net"
+	}
+	return "/proc/" + strconv.Itoa(os.Getpid()) + "/fd/" + strconv.Itoa(ns.fd)
+}

@@ -44,3 +44,9 @@ func (ns *Namespace) Do(fn func() error) error {
 	}
 	return unsupportedNS()
 }
+
+// NewNamespace returns ErrUnsupported outside Linux.
+func NewNamespace() (*Namespace, error) { return nil, unsupportedNS() }
+
+// Path returns "".
+func (ns *Namespace) Path() string { return "" }

@@ -3,7 +3,9 @@ package netprim_test
 import (
 	"errors"
 	"os"
+	"os/exec"
 	"strconv"
+	"strings"
 	"testing"
 
 	"golang.org/x/sys/unix"
@@ -129,5 +131,32 @@ func TestDoLeavesNoThreadInside(t *testing.T) {
 		if unix.Stat("/proc/self/task/"+task.Name()+"/ns/net", &st) == nil && st.Ino == want {
 			t.Fatalf("thread %s is still in the namespace after Do", task.Name())
 		}
+	}
+}
+
+func TestNewNamespace(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("NewNamespace needs CAP_SYS_ADMIN: run as root")
+	}
+	ns, err := netprim.NewNamespace()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ns.Close()
+	host, err := netprim.CurrentNamespace()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer host.Close()
+	if inode(t, ns.Path()) == inode(t, host.Path()) {
+		t.Fatal("new namespace is the caller's")
+	}
+	// ip(8), a tool of its own, sees only loopback in it.
+	out, err := exec.Command("nsenter", "--net="+ns.Path(), "ip", "-o", "link").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if lines := strings.Split(strings.TrimSpace(string(out)), "\n"); len(lines) != 1 || !strings.Contains(lines[0], "lo:") {
+		t.Fatalf("new namespace links: %q", out)
 	}
 }
