@@ -1,0 +1,546 @@
+package nl_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/netprim/netprim"
+	"github.com/netprim/netprim/internal/nl"
+	"github.com/netprim/netprim/nstest"
+)
+
+// watchHang bounds every wait for an event so that a missing event fails
+// the test instead of hanging it. It is a guard, not a measured deadline.
+const watchHang = 30 * time.Second
+
+func watchNext(t *testing.T, ch <-chan netprim.Event) netprim.Event {
+	t.Helper()
+	select {
+	case ev, ok := <-ch:
+		if !ok {
+			t.Fatal("event channel closed")
+		}
+		return ev
+	case <-time.After(watchHang):
+		t.Fatalf("no event after %v", watchHang)
+	}
+	return netprim.Event{}
+}
+
+// watchExpect reads events until every event in want was seen, in any
+// order. Other events are skipped; a Resync that is not wanted fails the
+// test, because nothing in these tests may overflow.
+func watchExpect(t *testing.T, ch <-chan netprim.Event, want ...netprim.Event) {
+	t.Helper()
+	missing := map[netprim.Event]bool{}
+	for _, w := range want {
+		missing[w] = true
+	}
+	var skipped []string
+	for len(missing) > 0 {
+		ev := watchNext(t, ch)
+		if missing[ev] {
+			delete(missing, ev)
+			continue
+		}
+		if ev.Resync {
+			t.Fatalf("unexpected %v while waiting for %v (skipped %q)", ev, want, skipped)
+		}
+		skipped = append(skipped, ev.String())
+	}
+}
+
+func watchStart(t *testing.T, ns *netprim.Namespace, groups []uint32, cfg nl.WatchConfig) <-chan netprim.Event {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	ch, err := nl.Watch(ctx, ns, groups, cfg)
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cancel()
+		for range ch {
+		}
+	})
+	return ch
+}
+
+func add(kind, obj string) netprim.Event {
+	return netprim.Event{Kind: kind, Action: netprim.Add, Object: obj}
+}
+
+func del(kind, obj string) netprim.Event {
+	return netprim.Event{Kind: kind, Action: netprim.Delete, Object: obj}
+}
+
+func resync(kind string) netprim.Event { return netprim.Event{Kind: kind, Resync: true} }
+
+func TestWatchLink(t *testing.T) {
+	n := nstest.New(t)
+	ch := watchStart(t, n.Namespace, nl.LinkGroups(), nl.WatchConfig{})
+
+	n.Run(t, "ip", "link", "add", "va", "type", "veth", "peer", "name", "vb")
+	watchExpect(t, ch, add("link", "va"), add("link", "vb"))
+	// A new bridge is a barrier: its event comes after every event of
+	// the veth creation, so the next expectation cannot be met by them.
+	n.Run(t, "ip", "link", "add", "barrier0", "type", "bridge")
+	watchExpect(t, ch, add("link", "barrier0"))
+
+	n.Run(t, "ip", "link", "set", "va", "mtu", "1400")
+	watchExpect(t, ch, add("link", "va"))
+	var links []struct {
+		MTU int `json:"mtu"`
+	}
+	n.IPJSON(t, &links, "link", "show", "va")
+	if len(links) != 1 || links[0].MTU != 1400 {
+		t.Fatalf("ip link show va: %+v, want mtu 1400", links)
+	}
+
+	n.Run(t, "ip", "link", "set", "va", "name", "vc")
+	watchExpect(t, ch, del("link", "va"), add("link", "vc"))
+
+	n.Run(t, "ip", "link", "del", "vc")
+	watchExpect(t, ch, del("link", "vc"), del("link", "vb"))
+	if out := n.Run(t, "ip", "-br", "link", "show", "type", "veth"); len(strings.TrimSpace(string(out))) != 0 {
+		t.Fatalf("veth links left: %s", out)
+	}
+}
+
+func TestWatchAddress(t *testing.T) {
+	n := nstest.New(t)
+	n.Run(t, "ip", "link", "add", "va", "type", "veth", "peer", "name", "vb")
+	ch := watchStart(t, n.Namespace, nl.AddressGroups(), nl.WatchConfig{})
+
+	n.Run(t, "ip", "addr", "add", "192.0.2.10/24", "dev", "va")
+	watchExpect(t, ch, add("address", "192.0.2.10/24 dev va"))
+	n.Run(t, "ip", "addr", "add", "2001:db8::10/64", "dev", "va", "nodad")
+	watchExpect(t, ch, add("address", "2001:db8::10/64 dev va"))
+	n.Run(t, "ip", "addr", "add", "192.0.2.20", "peer", "192.0.2.21/32", "dev", "vb")
+	watchExpect(t, ch, add("address", "192.0.2.20 peer 192.0.2.21/32 dev vb"))
+
+	n.Run(t, "ip", "addr", "del", "192.0.2.10/24", "dev", "va")
+	watchExpect(t, ch, del("address", "192.0.2.10/24 dev va"))
+	n.Run(t, "ip", "addr", "del", "2001:db8::10/64", "dev", "va")
+	watchExpect(t, ch, del("address", "2001:db8::10/64 dev va"))
+
+	// Deleting the link removes its address; the event still names the
+	// link, which is gone by the time the event is read.
+	n.Run(t, "ip", "link", "del", "va")
+	watchExpect(t, ch, del("address", "192.0.2.20 peer 192.0.2.21/32 dev vb"))
+}
+
+func TestWatchRoute(t *testing.T) {
+	n := nstest.New(t)
+	n.Run(t, "ip", "link", "add", "va", "type", "veth", "peer", "name", "vb")
+	n.Run(t, "ip", "addr", "add", "192.0.2.10/24", "dev", "va")
+	n.Run(t, "ip", "addr", "add", "2001:db8::10/64", "dev", "va", "nodad")
+	n.Run(t, "ip", "link", "set", "vb", "up")
+	n.Run(t, "ip", "link", "set", "va", "up")
+	ch := watchStart(t, n.Namespace, nl.RouteGroups(), nl.WatchConfig{})
+
+	steps := []struct {
+		cmd  string
+		want netprim.Event
+	}{
+		{"route add 198.51.100.0/24 via 192.0.2.1 dev va table 100 proto 78",
+			add("route", "198.51.100.0/24 via 192.0.2.1 dev va table 100 proto 78")},
+		{"route add 198.51.101.0/24 via 192.0.2.1 metric 100 proto 78",
+			add("route", "198.51.101.0/24 via 192.0.2.1 dev va proto 78 metric 100")},
+		{"-6 route add 2001:db8:1::/64 via 2001:db8::1 dev va proto 78",
+			add("route", "2001:db8:1::/64 via 2001:db8::1 dev va proto 78 metric 1024")},
+		{"route add blackhole 198.51.102.0/24 proto 78",
+			add("route", "blackhole 198.51.102.0/24 proto 78")},
+		{"route add 198.51.103.0/24 proto 78 nexthop via 192.0.2.1 dev va weight 1 nexthop via 192.0.2.2 dev va weight 3",
+			add("route", "198.51.103.0/24 proto 78 nexthop via 192.0.2.1 dev va weight 1 nexthop via 192.0.2.2 dev va weight 3")},
+		{"route add default via 192.0.2.1 table 7 proto 78",
+			add("route", "0.0.0.0/0 via 192.0.2.1 dev va table 7 proto 78")},
+		{"route del 198.51.100.0/24 table 100",
+			del("route", "198.51.100.0/24 via 192.0.2.1 dev va table 100 proto 78")},
+		{"-6 route del 2001:db8:1::/64",
+			del("route", "2001:db8:1::/64 via 2001:db8::1 dev va proto 78 metric 1024")},
+		{"route del blackhole 198.51.102.0/24",
+			del("route", "blackhole 198.51.102.0/24 proto 78")},
+	}
+	for _, s := range steps {
+		args := strings.Fields(s.cmd)
+		n.Run(t, "ip", args...)
+		watchExpect(t, ch, s.want)
+		if s.want.Action != netprim.Add {
+			continue
+		}
+		// ip(8) shows the route in the same words, apart from the IPv6
+		// preference.
+		dst := args[slices.Index(args, "add")+1]
+		if dst == "blackhole" {
+			dst = args[slices.Index(args, "add")+2]
+		}
+		show := []string{"route", "show", "table", "all", "exact", dst}
+		if args[0] == "-6" {
+			show = append([]string{"-6"}, show...)
+		}
+		got := strings.Join(strings.Fields(string(n.Run(t, "ip", show...))), " ")
+		got = strings.ReplaceAll(got, " pref medium", "")
+		want := strings.Replace(s.want.Object, "0.0.0.0/0", "default", 1)
+		if got != want {
+			t.Fatalf("ip %s: %q, event object %q", strings.Join(show, " "), got, s.want.Object)
+		}
+	}
+	var routes []struct {
+		Dst string `json:"dst"`
+	}
+	n.IPJSON(t, &routes, "route", "show", "proto", "78")
+	var dsts []string
+	for _, r := range routes {
+		dsts = append(dsts, r.Dst)
+	}
+	if got := strings.Join(dsts, " "); got != "198.51.101.0/24 198.51.103.0/24" {
+		t.Fatalf("ip route show proto 78: %s", got)
+	}
+}
+
+func TestWatchRule(t *testing.T) {
+	n := nstest.New(t)
+	ch := watchStart(t, n.Namespace, nl.RuleGroups(), nl.WatchConfig{})
+	steps := []struct {
+		cmd  string
+		want netprim.Event
+	}{
+		{"rule add priority 100 fwmark 0x40/0x60 lookup 180 protocol 78",
+			add("rule", "100: from all fwmark 0x40/0x60 lookup 180 proto 78")},
+		{"-6 rule add priority 101 from 2001:db8::/32 lookup 181 protocol 78",
+			add("rule", "101: from 2001:db8::/32 lookup 181 proto 78")},
+		{"rule add priority 102 not to 198.51.100.0/24 iif lo blackhole protocol static",
+			add("rule", "102: not from all to 198.51.100.0/24 iif lo blackhole proto static")},
+		{"-6 rule add priority 103 lookup main suppress_prefixlength 0 protocol 78",
+			add("rule", "103: from all lookup main suppress_prefixlength 0 proto 78 family inet6")},
+		{"rule add priority 104 oif lo goto 200",
+			add("rule", "104: from all oif lo goto 200 proto unspec")},
+		{"rule del priority 100",
+			del("rule", "100: from all fwmark 0x40/0x60 lookup 180 proto 78")},
+		{"-6 rule del priority 101",
+			del("rule", "101: from 2001:db8::/32 lookup 181 proto 78")},
+	}
+	for _, s := range steps {
+		args := strings.Fields(s.cmd)
+		n.Run(t, "ip", args...)
+		watchExpect(t, ch, s.want)
+		if s.want.Action != netprim.Add {
+			continue
+		}
+		// ip(8) shows the rule in the same words, leaving out what it
+		// leaves out: "proto unspec", the family, unresolved markers.
+		show := []string{"rule", "show", "priority", strings.TrimSuffix(strings.Fields(s.want.Object)[0], ":")}
+		if args[0] == "-6" {
+			show = append([]string{"-6"}, show...)
+		}
+		got := strings.Join(strings.Fields(strings.ReplaceAll(string(n.Run(t, "ip", show...)), "[unresolved]", "")), " ")
+		want := strings.TrimSuffix(strings.TrimSuffix(s.want.Object, " family inet6"), " proto unspec")
+		if got != want {
+			t.Fatalf("ip %s: %q, event object %q", strings.Join(show, " "), got, s.want.Object)
+		}
+	}
+	out := string(n.Run(t, "ip", "rule", "show"))
+	if strings.Contains(out, "0x40/0x60") || !strings.Contains(out, "102:") {
+		t.Fatalf("ip rule show:\n%s", out)
+	}
+}
+
+// TestWatchOtherNamespace proves a watcher sees only its own namespace: the
+// first event after changes in another namespace is the marker made in its
+// own.
+func TestWatchOtherNamespace(t *testing.T) {
+	a, b := nstest.New(t), nstest.New(t)
+	ch := watchStart(t, a.Namespace, nl.AllGroups(), nl.WatchConfig{})
+	b.Run(t, "ip", "link", "add", "va", "type", "veth", "peer", "name", "vb")
+	b.Run(t, "ip", "link", "set", "va", "up")
+	b.Run(t, "ip", "addr", "add", "192.0.2.10/24", "dev", "va")
+	b.Run(t, "ip", "route", "add", "198.51.100.0/24", "via", "192.0.2.1", "proto", "78")
+	b.Run(t, "ip", "rule", "add", "priority", "100", "lookup", "100")
+	a.Run(t, "ip", "link", "add", "marker", "type", "bridge")
+	if ev := watchNext(t, ch); ev != add("link", "marker") {
+		t.Fatalf("first event in the watched namespace is %v, want + link marker", ev)
+	}
+}
+
+// watchFlood adds count blackhole routes with one "ip -batch".
+func watchFlood(t *testing.T, n *nstest.NS, first, count int) {
+	t.Helper()
+	var sb strings.Builder
+	for i := first; i < first+count; i++ {
+		fmt.Fprintf(&sb, "route add blackhole 10.%d.%d.0/24 proto 78\n", i/256, i%256)
+	}
+	p := filepath.Join(t.TempDir(), "routes")
+	if err := os.WriteFile(p, []byte(sb.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	n.Run(t, "ip", "-batch", p)
+}
+
+// TestWatchOverflow forces the kernel to drop notifications: a tiny receive
+// buffer and a one-slot channel nobody reads while 2000 routes are added.
+// The loss must surface as a Resync (more than one when drops continued
+// after the first was reported), after which single changes are reported
+// normally again, without Resync.
+func TestWatchOverflow(t *testing.T) {
+	n := nstest.New(t)
+	ch := watchStart(t, n.Namespace, nl.RouteGroups(), nl.WatchConfig{ReceiveBuffer: 1, Queue: 1})
+	const flood = 2000
+	watchFlood(t, n, 0, flood)
+
+	adds, resyncs := 0, 0
+	for {
+		ev := watchNext(t, ch)
+		if ev.Resync {
+			if ev.Kind != "route" {
+				t.Fatalf("resync of kind %q, want route", ev.Kind)
+			}
+			resyncs++
+			break
+		}
+		adds++
+	}
+	if adds >= flood {
+		t.Fatalf("all %d changes arrived before the resync: nothing was lost", adds)
+	}
+	// Catch up: the rest of the kernel queue is read while more changes
+	// may still be dropped (each drop again reported as a Resync), so a
+	// marker route is added until its event arrives.
+	markers := 0
+	for caught := false; !caught; {
+		if markers == 50 {
+			t.Fatalf("no marker event after %d markers and %d resyncs", markers, resyncs)
+		}
+		want := add("route", fmt.Sprintf("blackhole 203.0.113.%d/32 proto 78", markers))
+		n.Run(t, "ip", "route", "add", "blackhole", fmt.Sprintf("203.0.113.%d/32", markers), "proto", "78")
+		markers++
+		for {
+			ev := watchNext(t, ch)
+			if ev == want {
+				caught = true
+				break
+			}
+			if ev.Resync {
+				resyncs++
+				break // the marker may have been dropped: add another
+			}
+		}
+	}
+	// The watcher has read everything up to the marker and the kernel
+	// reports a pending overflow before the next datagram, so from here on
+	// single changes arrive as events, each the next one, without Resync.
+	for i := 0; i < 3; i++ {
+		dst := fmt.Sprintf("203.0.114.%d/32", i)
+		n.Run(t, "ip", "route", "add", "blackhole", dst, "proto", "78")
+		want := add("route", "blackhole "+dst+" proto 78")
+		if ev := watchNext(t, ch); ev != want {
+			t.Fatalf("after the flood got %v, want %v", ev, want)
+		}
+	}
+	var routes []struct{}
+	n.IPJSON(t, &routes, "route", "show", "proto", "78")
+	if len(routes) != flood+markers+3 {
+		t.Fatalf("ip route shows %d routes, want %d", len(routes), flood+markers+3)
+	}
+	t.Logf("%d of %d changes reported before the first resync; %d resync(s), %d marker(s) to catch up", adds, flood, resyncs, markers)
+}
+
+// TestWatchNoLossWithDefaultBuffer: with the default receive buffer the
+// same flood, unread while it happens, arrives complete and without Resync.
+func TestWatchNoLossWithDefaultBuffer(t *testing.T) {
+	n := nstest.New(t)
+	ch := watchStart(t, n.Namespace, nl.RouteGroups(), nl.WatchConfig{})
+	const flood = 2000
+	watchFlood(t, n, 0, flood)
+	n.Run(t, "ip", "route", "add", "blackhole", "203.0.113.0/24", "proto", "78")
+	seen := map[string]bool{}
+	for {
+		ev := watchNext(t, ch)
+		if ev.Resync {
+			t.Fatalf("resync after %d events", len(seen))
+		}
+		if ev == add("route", "blackhole 203.0.113.0/24 proto 78") {
+			break
+		}
+		if ev.Action == netprim.Add && strings.HasPrefix(ev.Object, "blackhole 10.") {
+			seen[ev.Object] = true
+		}
+	}
+	if len(seen) != flood {
+		t.Fatalf("%d distinct route events, want %d", len(seen), flood)
+	}
+}
+
+// TestWatchRouteResyncOnLinkDown: the kernel flushes IPv4 routes of a link
+// that goes down without a notification; Watch reports a route Resync.
+func TestWatchRouteResyncOnLinkDown(t *testing.T) {
+	n := nstest.New(t)
+	n.Run(t, "ip", "link", "add", "va", "type", "veth", "peer", "name", "vb")
+	n.Run(t, "ip", "link", "set", "vb", "up")
+	n.Run(t, "ip", "link", "set", "va", "up")
+	n.Run(t, "ip", "addr", "add", "192.0.2.10/24", "dev", "va")
+	n.Run(t, "ip", "route", "add", "198.51.100.0/24", "via", "192.0.2.1", "proto", "78")
+	ch := watchStart(t, n.Namespace, nl.RouteGroups(), nl.WatchConfig{})
+
+	n.Run(t, "ip", "link", "set", "va", "down")
+	watchExpect(t, ch, resync("route"))
+	var routes []struct{}
+	n.IPJSON(t, &routes, "route", "show", "198.51.100.0/24")
+	if len(routes) != 0 {
+		t.Fatalf("route still present after link down: %v", routes)
+	}
+
+	// After the resync ordinary events continue.
+	n.Run(t, "ip", "route", "add", "blackhole", "203.0.113.0/24", "proto", "78")
+	watchExpect(t, ch, add("route", "blackhole 203.0.113.0/24 proto 78"))
+}
+
+// TestWatchReopen breaks the subscribed socket: Watch re-opens it, reports
+// a Resync and goes on reporting changes.
+func TestWatchReopen(t *testing.T) {
+	n := nstest.New(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ch, brk, err := nl.WatchWithBreak(ctx, n.Namespace, nl.AllGroups(), nl.WatchConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	brk()
+	watchExpect(t, ch, resync("link"), resync("address"), resync("route"), resync("rule"))
+	n.Run(t, "ip", "rule", "add", "priority", "7", "lookup", "7")
+	watchExpect(t, ch, add("rule", "7: from all lookup 7 proto unspec"))
+	cancel()
+	for range ch {
+	}
+}
+
+// TestWatchReopenFails: when the subscription cannot be re-opened (here the
+// namespace handle was closed) the channel is closed although ctx is alive.
+func TestWatchReopenFails(t *testing.T) {
+	n := nstest.New(t)
+	ns, err := netprim.OpenNamespacePath(n.Path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ch, brk, err := nl.WatchWithBreak(ctx, ns, nl.RouteGroups(), nl.WatchConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ns.Close()
+	brk()
+	for ev := range ch {
+		t.Fatalf("event %v from a subscription that cannot be re-opened", ev)
+	}
+	if ctx.Err() != nil {
+		t.Fatal("ctx ended")
+	}
+}
+
+// TestWatchTruncated: a datagram larger than the receive buffer is lost
+// and reported as a Resync; the buffer grows until link messages fit and
+// then events arrive again.
+func TestWatchTruncated(t *testing.T) {
+	n := nstest.New(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ch, err := nl.WatchWithMessageBuffer(ctx, n.Namespace, nl.LinkGroups(), nl.WatchConfig{}, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n.Run(t, "ip", "link", "add", "wt0", "type", "bridge")
+	watchExpect(t, ch, resync("link"))
+	for i := 1; ; i++ {
+		if i == 20 {
+			t.Fatal("no link event after 20 bridges: the buffer does not grow")
+		}
+		name := fmt.Sprintf("wt%d", i)
+		n.Run(t, "ip", "link", "add", name, "type", "bridge")
+		ev := watchNext(t, ch)
+		for ev.Action == netprim.Add && ev.Object != name && strings.HasPrefix(ev.Object, "wt") {
+			ev = watchNext(t, ch) // a later message about an earlier bridge
+		}
+		if ev == add("link", name) {
+			break
+		}
+		if ev != resync("link") {
+			t.Fatalf("got %v, want + link %s or a resync", ev, name)
+		}
+	}
+	cancel()
+	for range ch {
+	}
+}
+
+func watchFDs(t *testing.T) int {
+	t.Helper()
+	ents, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(ents)
+}
+
+// TestWatchCancel: ending ctx closes the channel, also while the watcher is
+// blocked on a full channel, and releases the goroutines and sockets.
+func TestWatchCancel(t *testing.T) {
+	n := nstest.New(t)
+	fds, goroutines := watchFDs(t), runtime.NumGoroutine()
+
+	ctx, cancel := context.WithCancel(context.Background())
+	idle, err := nl.WatchAll(ctx, n.Namespace, nl.WatchConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx2, cancel2 := context.WithCancel(context.Background())
+	busy, err := nl.Watch(ctx2, n.Namespace, nl.RouteGroups(), nl.WatchConfig{Queue: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	watchFlood(t, n, 0, 50) // busy's goroutine now blocks sending
+	if watchFDs(t) <= fds {
+		t.Fatal("watchers hold no file descriptors")
+	}
+
+	cancel()
+	for range idle {
+	}
+	cancel2()
+	for range busy {
+	}
+	nstest.Eventually(t, watchHang, func() error {
+		if f, g := watchFDs(t), runtime.NumGoroutine(); f > fds || g > goroutines {
+			return fmt.Errorf("%d fds and %d goroutines, were %d and %d", f, g, fds, goroutines)
+		}
+		return nil
+	})
+}
+
+func TestWatchBadInput(t *testing.T) {
+	ctx := context.Background()
+	if _, err := nl.Watch(ctx, nil, nil, nl.WatchConfig{}); !errors.Is(err, netprim.ErrInvalidSpec) {
+		t.Fatalf("no groups: %v, want ErrInvalidSpec", err)
+	}
+	if _, err := nl.Watch(ctx, nil, []uint32{unix.RTNLGRP_NEIGH}, nl.WatchConfig{}); !errors.Is(err, netprim.ErrInvalidSpec) {
+		t.Fatalf("neighbour group: %v, want ErrInvalidSpec", err)
+	}
+	if _, err := nl.Watch(ctx, nil, nl.LinkGroups(), nl.WatchConfig{Queue: -1}); !errors.Is(err, netprim.ErrInvalidSpec) {
+		t.Fatalf("negative queue: %v, want ErrInvalidSpec", err)
+	}
+	done, cancel := context.WithCancel(ctx)
+	cancel()
+	if _, err := nl.Watch(done, nil, nl.LinkGroups(), nl.WatchConfig{}); !errors.Is(err, context.Canceled) {
+		t.Fatalf("ended ctx: %v, want context.Canceled", err)
+	}
+}
