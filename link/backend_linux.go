@@ -1,0 +1,155 @@
+package link
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"path/filepath"
+
+	"github.com/vishvananda/netlink"
+
+	"github.com/netprim/netprim"
+	"github.com/netprim/netprim/internal/linkkind"
+	"github.com/netprim/netprim/internal/nl"
+)
+
+// kernel is the rtnetlink backend, bound to one namespace.
+type kernel struct {
+	h *netlink.Handle
+}
+
+func ref(index int) netlink.Link {
+	return &netlink.Device{LinkAttrs: netlink.LinkAttrs{Index: index}}
+}
+
+func (k *kernel) add(l netlink.Link) (int, error) {
+	if err := k.h.LinkAdd(l); err != nil {
+		return 0, err
+	}
+	got, err := k.h.LinkByName(l.Attrs().Name)
+	if err != nil {
+		return 0, fmt.Errorf("added, but looking it up failed: %w", err)
+	}
+	return got.Attrs().Index, nil
+}
+
+func (k *kernel) addAltName(index int, name string) error {
+	return k.h.LinkAddAltName(ref(index), name)
+}
+func (k *kernel) del(index int) error                    { return k.h.LinkDel(ref(index)) }
+func (k *kernel) setMTU(index, mtu int) error            { return k.h.LinkSetMTU(ref(index), mtu) }
+func (k *kernel) setTxQueueLen(index, n int) error       { return k.h.LinkSetTxQLen(ref(index), n) }
+func (k *kernel) setAlias(index int, alias string) error { return k.h.LinkSetAlias(ref(index), alias) }
+func (k *kernel) setMaster(index, master int) error {
+	return k.h.LinkSetMasterByIndex(ref(index), master)
+}
+
+func (k *kernel) setHardwareAddr(index int, hw net.HardwareAddr) error {
+	return k.h.LinkSetHardwareAddr(ref(index), hw)
+}
+
+func (k *kernel) setUp(index int, up bool) error {
+	if up {
+		return k.h.LinkSetUp(ref(index))
+	}
+	return k.h.LinkSetDown(ref(index))
+}
+
+func (k *kernel) kindChange(index int, raw netlink.Link, c linkkind.Change) error {
+	if raw == nil {
+		raw = ref(index)
+	}
+	return c.Apply(k.h, raw)
+}
+
+// dumpRetries bounds how often a dump interrupted by concurrent changes
+// is repeated.
+const dumpRetries = 10
+
+// dump lists the links with one RTM_GETLINK dump, repeated when the kernel
+// reports that the dump was interrupted.
+func dump(h *netlink.Handle) ([]netlink.Link, error) {
+	for range dumpRetries {
+		links, err := h.LinkList()
+		if errors.Is(err, netlink.ErrDumpInterrupted) {
+			continue
+		}
+		if err != nil {
+			return nil, netprim.KernelError("list", "links", err)
+		}
+		return links, nil
+	}
+	return nil, netprim.KernelError("list", "links", fmt.Errorf("dump interrupted %d times in a row", dumpRetries))
+}
+
+// snapshot dumps the links and resolves the peers of veths that want
+// expects in another namespace.
+func (k *kernel) snapshot(want []Spec) (*state, error) {
+	links, err := dump(k.h)
+	if err != nil {
+		return nil, err
+	}
+	names := make(map[int]string, len(links))
+	for _, l := range links {
+		names[l.Attrs().Index] = l.Attrs().Name
+	}
+	peerNetns := make(map[string]string)
+	for _, s := range want {
+		if s.Veth != nil && s.Veth.PeerNetns != "" {
+			peerNetns[s.Name] = s.Veth.PeerNetns
+		}
+	}
+	obs := make([]*observed, 0, len(links))
+	for _, l := range links {
+		o := &observed{Status: toStatus(l, names), raw: l}
+		if o.Kind == "veth" {
+			o.peer = o.Peer
+			if o.ParentNetnsID >= 0 {
+				o.peer, o.peerErr = k.remotePeer(o.ParentNetnsID, o.ParentIndex, peerNetns[o.Name])
+			}
+		}
+		obs = append(obs, o)
+	}
+	return newState(obs), nil
+}
+
+// remotePeer describes a veth peer that lives in the namespace this one
+// numbers nsid: "NAME netns SPEC" when that is the namespace netns names,
+// else where it is.
+// An error means the expected namespace could not be looked into.
+func (k *kernel) remotePeer(nsid, index int, netns string) (string, error) {
+	elsewhere := fmt.Sprintf("index %d in netnsid %d", index, nsid)
+	if netns == "" {
+		return elsewhere, nil
+	}
+	ns, err := openNetns(netns)
+	if err != nil {
+		return elsewhere, fmt.Errorf("veth.peerNetns: %w", err)
+	}
+	defer ns.Close()
+	id, err := k.h.GetNetNsIdByFd(ns.FD())
+	if err != nil {
+		return elsewhere, netprim.KernelError("get", "netnsid of "+netns, err)
+	}
+	if id != nsid {
+		return elsewhere, nil
+	}
+	h, err := nl.Handle(ns)
+	if err != nil {
+		return elsewhere, err
+	}
+	defer h.Close()
+	l, err := h.LinkByIndex(index)
+	if err != nil {
+		return elsewhere, nil
+	}
+	return peerDesc(l.Attrs().Name, netns), nil
+}
+
+// openNetns opens a namespace given as in Veth.PeerNetns.
+func openNetns(spec string) (*netprim.Namespace, error) {
+	if filepath.IsAbs(spec) {
+		return netprim.OpenNamespacePath(spec)
+	}
+	return netprim.OpenNamespace(spec)
+}

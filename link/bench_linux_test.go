@@ -1,0 +1,63 @@
+package link
+
+import (
+	"fmt"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/netprim/netprim/nstest"
+)
+
+// BenchmarkList100 lists a namespace holding 100 veth links (50 pairs)
+// and reports how many times faster than "ip -j -d link show" (the same
+// namespace, measured in the same run) List is: x-vs-ip.
+func BenchmarkList100(b *testing.B) {
+	n := nstest.New(b)
+	var batch strings.Builder
+	for i := range 50 {
+		fmt.Fprintf(&batch, "link add a%d type veth peer name b%d\n", i, i)
+	}
+	cmd := exec.Command("ip", "-n", n.Name, "-batch", "-")
+	cmd.Stdin = strings.NewReader(batch.String())
+	if out, err := cmd.CombinedOutput(); err != nil {
+		b.Fatalf("ip -batch: %v: %s", err, out)
+	}
+	ipTime := func() time.Duration {
+		const runs = 20
+		start := time.Now()
+		for range runs {
+			if out, err := exec.Command("ip", "-n", n.Name, "-j", "-d", "link", "show").Output(); err != nil || len(out) == 0 {
+				b.Fatalf("ip -j -d link show: %v", err)
+			}
+		}
+		return time.Since(start) / runs
+	}
+	for _, bc := range []struct {
+		name string
+		opts []ListOption
+	}{
+		{"ethtool", nil},
+		{"noethtool", []ListOption{WithoutEthtool()}},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			links, err := List(b.Context(), n.Namespace, bc.opts...)
+			if err != nil || len(links) != 101 {
+				b.Fatalf("List: %d links, %v", len(links), err)
+			}
+			anchor := ipTime()
+			b.ReportAllocs()
+			b.ResetTimer()
+			for b.Loop() {
+				if _, err := List(b.Context(), n.Namespace, bc.opts...); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.StopTimer()
+			ours := b.Elapsed() / time.Duration(b.N)
+			b.ReportMetric(float64(anchor)/float64(ours), "x-vs-ip")
+			b.ReportMetric(float64(anchor.Microseconds()), "ip-µs/op")
+		})
+	}
+}
