@@ -1,0 +1,86 @@
+// Package route manages IPv4 and IPv6 routes and policy routing rules in a
+// network namespace: Spec and Rule describe what is wanted, Status and
+// RuleStatus what the kernel has, List/ListRules read it with one dump,
+// Plan/PlanRules compute the writes and Apply/ApplyRules make them.
+//
+// # Routes
+//
+// A Spec covers unicast, blackhole, unreachable, prohibit and local routes:
+// destination (0.0.0.0/0 and ::/0 are default routes), gateway, link,
+// preferred source, table, metric, scope, MTU, onlink, type-of-service, and
+// multipath (ECMP) next hops with weights. An IPv4 route may use an IPv6
+// gateway (RFC 8950, RTA_VIA). Normalize fills in what the kernel would
+// pick (table main, IPv6 metric 1024, scope link for a route without
+// gateway, ...) so that List reports exactly the normalized Spec for a route
+// Apply wrote.
+//
+// # Identity
+//
+// The kernel keys a route by family, table, destination, metric and tos.
+// Apply does the same: a wanted route whose key exists in the kernel with
+// other attributes (gateway, link, source, scope, type, MTU, onlink, next
+// hops, protocol) is replaced in place with one RTM_NEWROUTE carrying
+// NLM_F_REPLACE, so traffic never sees a gap. A wanted route with a new
+// key is added; the route with the old key is a different route, which
+// Apply deletes, after all additions, when pruning.
+//
+// # Ownership
+//
+// Every route Apply writes carries the owner id (netprim.Options.Owner.ID,
+// default netprim.DefaultOwnerID) as its routing protocol number (ip's
+// "proto"), so ownership lives in the kernel and survives restarts. The
+// policy is explicit:
+//
+//   - Without netprim.WithPrune, Apply only adds and replaces; it never
+//     deletes.
+//   - With netprim.WithPrune, Apply deletes the routes that carry the
+//     owner's protocol and are not wanted. Routes of every other protocol
+//     (kernel, boot, static, dhcp, ra, another owner's id) survive.
+//   - WithOwnedTables(ids...) declares whole tables as the owner's: with
+//     prune, routes of any protocol in those tables are deleted when not
+//     wanted, except the kernel's own routes for addresses (protocol
+//     kernel). The local table cannot be owned. Nothing else ever leads
+//     Apply to delete foreign routes: there is no "delete everything not
+//     mine" mode.
+//   - A wanted route whose key exists with another protocol is taken over:
+//     Apply replaces it with the owner's protocol (and the wanted
+//     attributes), shown in the Plan as a Modify of "protocol". The one
+//     exception is a route the kernel made for an address (protocol
+//     kernel) that already has the wanted attributes: it is left alone, so
+//     deleting the address still removes it.
+//
+// # Ordering and batching
+//
+// Apply assumes links and addresses exist (order link, then address, then
+// route). Within the routes it orders by dependency: routes that need no
+// gateway resolution (direct link routes, onlink routes, reject and local
+// routes) are written before routes whose gateway the kernel must resolve
+// through them; deletions come after all additions and remove gateway
+// routes first. All requests go to the kernel in batches on one netlink
+// socket (many requests per sendmsg, errors reported per request), never
+// one round trip per route. A second Apply of the same input makes no
+// write at all: it costs one route dump and one link dump.
+//
+// # Errors
+//
+// Plan and Apply validate every Spec first and return an error naming each
+// bad field (route: spec[3].gateway: ...) without touching the kernel.
+// Kernel errors are collected per route with errors.Join, each a
+// *netprim.OpError naming the route and carrying the kernel's extended
+// error message; one failing route does not stop the others. Apply then
+// returns the changes that succeeded together with the error. If ctx is
+// cancelled, Apply stops between batches; applying again converges.
+//
+// # Rules
+//
+// Rule describes an ip-rule(8) rule: priority, from, to, fwmark/mask,
+// iif, oif, table, action (lookup, blackhole, unreachable, prohibit), not,
+// suppress_prefixlength. A rule is identified by all its fields. Rules
+// ApplyRules adds carry the owner id as FRA_PROTOCOL (Linux 4.17 and
+// later); with prune it deletes only rules with that protocol, so the
+// kernel's default rules (priorities 0, 32766, 32767) and rules of others
+// are never touched.
+//
+// Routes are managed per namespace; a nil *netprim.Namespace is the
+// caller's. No function changes the namespace of the calling thread.
+package route

@@ -1,0 +1,37 @@
+package route
+
+import (
+	"context"
+
+	"github.com/netprim/netprim"
+	"github.com/netprim/netprim/internal/nl"
+)
+
+// Watch reports changes of the IPv4 and IPv6 routes, in every table, and of
+// the policy rules in ns (nil: the caller's namespace) until ctx ends, then
+// closes the channel.
+//
+// Events have Kind "route" or "rule" and name the object in the words of
+// ip(8), like Status.String and RuleStatus.String:
+// "198.51.100.0/24 via 192.0.2.1 dev veth0 table 100 proto 78",
+// "100: from all fwmark 0x40/0x60 lookup 180 proto 78". Action is
+// netprim.Add when the object appeared or was replaced, netprim.Delete when
+// it was removed. The kernel's own routes (local table, prefix routes of
+// addresses) are reported too; cached clones are not.
+//
+// Watch never loses a change silently: when the kernel dropped
+// notifications (receive buffer overflow, also because the receiver is
+// slow) or the subscription had to be re-opened, the channel carries an
+// Event with Resync set for each kind, and the receiver must List again.
+// The kernel also removes IPv4 routes without any notification when their
+// link goes down or is deleted (and, on older kernels, when their source
+// address is removed); Watch follows link and address changes itself and
+// reports a route Resync then. Start Watch before the initial List so
+// nothing falls between them. If the channel closes while ctx is still
+// alive, the subscription could not be re-opened: call Watch again and
+// List.
+func Watch(ctx context.Context, ns *netprim.Namespace, opts ...WatchOption) (<-chan netprim.Event, error) {
+	o := watchResolve(opts)
+	groups := append(nl.RouteGroups(), nl.RuleGroups()...)
+	return nl.Watch(ctx, ns, groups, nl.WatchConfig{ReceiveBuffer: o.bufferSize})
+}

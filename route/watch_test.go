@@ -1,0 +1,244 @@
+package route_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/netprim/netprim"
+	"github.com/netprim/netprim/nstest"
+	"github.com/netprim/netprim/route"
+)
+
+func TestWatchRouteAndRuleEvents(t *testing.T) {
+	n := nstest.New(t)
+	n.Run(t, "ip", "link", "add", "va", "type", "veth", "peer", "name", "vb")
+	n.Run(t, "ip", "addr", "add", "192.0.2.10/24", "dev", "va")
+	n.Run(t, "ip", "addr", "add", "2001:db8::10/64", "dev", "va", "nodad")
+	n.Run(t, "ip", "link", "set", "vb", "up")
+	n.Run(t, "ip", "link", "set", "va", "up")
+	ch := watchStart(t, n.Namespace)
+	steps := []struct {
+		cmd  string
+		want netprim.Event
+	}{
+		{"route add 198.51.100.0/24 via 192.0.2.1 dev va table 100 proto 78",
+			watchEvent(netprim.Add, "route", "198.51.100.0/24 via 192.0.2.1 dev va table 100 proto 78")},
+		{"-6 route add 2001:db8:1::/64 via 2001:db8::1 metric 10 proto static",
+			watchEvent(netprim.Add, "route", "2001:db8:1::/64 via 2001:db8::1 dev va proto static metric 10")},
+		{"rule add priority 100 fwmark 0x40/0x60 lookup 180 protocol 78",
+			watchEvent(netprim.Add, "rule", "100: from all fwmark 0x40/0x60 lookup 180 proto 78")},
+		{"-6 rule add priority 100 lookup 100 protocol 78",
+			watchEvent(netprim.Add, "rule", "100: from all lookup 100 proto 78 family inet6")},
+		{"route del 198.51.100.0/24 table 100",
+			watchEvent(netprim.Delete, "route", "198.51.100.0/24 via 192.0.2.1 dev va table 100 proto 78")},
+		{"-6 route del 2001:db8:1::/64",
+			watchEvent(netprim.Delete, "route", "2001:db8:1::/64 via 2001:db8::1 dev va proto static metric 10")},
+		{"rule del priority 100",
+			watchEvent(netprim.Delete, "rule", "100: from all fwmark 0x40/0x60 lookup 180 proto 78")},
+		{"-6 rule del priority 100",
+			watchEvent(netprim.Delete, "rule", "100: from all lookup 100 proto 78 family inet6")},
+	}
+	for _, s := range steps {
+		n.Run(t, "ip", strings.Fields(s.cmd)...)
+		watchExpect(t, ch, s.want)
+	}
+	if out := strings.TrimSpace(string(n.Run(t, "ip", "rule", "show", "priority", "100"))); out != "" {
+		t.Fatalf("rule 100 left: %s", out)
+	}
+}
+
+// TestWatchLinkDownResync: the kernel drops the IPv4 routes of a link that
+// goes down without telling anyone; Watch reports a route Resync.
+func TestWatchLinkDownResync(t *testing.T) {
+	n := nstest.New(t)
+	n.Run(t, "ip", "link", "add", "va", "type", "veth", "peer", "name", "vb")
+	n.Run(t, "ip", "link", "set", "vb", "up")
+	n.Run(t, "ip", "link", "set", "va", "up")
+	n.Run(t, "ip", "addr", "add", "192.0.2.10/24", "dev", "va")
+	n.Run(t, "ip", "route", "add", "198.51.100.0/24", "via", "192.0.2.1", "proto", "78")
+	ch := watchStart(t, n.Namespace)
+	n.Run(t, "ip", "link", "set", "va", "down")
+	watchExpect(t, ch, netprim.Event{Kind: "route", Resync: true})
+	var routes []struct{}
+	n.IPJSON(t, &routes, "route", "show", "198.51.100.0/24")
+	if len(routes) != 0 {
+		t.Fatalf("route 198.51.100.0/24 still present after link down")
+	}
+}
+
+// TestWatchOverflowResync: the smallest receive buffer and 2000 routes
+// added while nobody reads overflow the subscription; Watch reports a
+// Resync of routes (and of rules, whose notifications share the socket)
+// and then single changes again.
+func TestWatchOverflowResync(t *testing.T) {
+	n := nstest.New(t)
+	ch := watchStart(t, n.Namespace, route.WatchBufferSize(1))
+	var lines []string
+	for i := 0; i < 2000; i++ {
+		lines = append(lines, fmt.Sprintf("route add blackhole 10.%d.%d.0/24 proto 78", i/256, i%256))
+	}
+	watchBatch(t, n, lines)
+	// The first Resync is for routes; the one for rules follows it.
+	watchOverflow(t, ch, "route", func(i int) netprim.Event {
+		prio := fmt.Sprint(1000 + i)
+		n.Run(t, "ip", "rule", "add", "priority", prio, "lookup", "100", "protocol", "78")
+		return watchEvent(netprim.Add, "rule", prio+": from all lookup 100 proto 78")
+	})
+}
+
+// TestWatchCancelCloses: ending ctx closes the channel.
+func TestWatchCancelCloses(t *testing.T) {
+	n := nstest.New(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	ch, err := route.Watch(ctx, n.Namespace)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n.Run(t, "ip", "route", "add", "blackhole", "198.51.100.0/24")
+	cancel()
+	for range ch {
+	}
+}
+
+// ExampleWatch follows changes in the namespace "blue" (made with "ip netns
+// add blue") until interrupted.
+func ExampleWatch() {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ns, err := netprim.OpenNamespace("blue")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer ns.Close()
+	// Subscribe before reading the current state, so that no change
+	// falls between the two.
+	events, err := route.Watch(ctx, ns)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	// ... List the current state here ...
+	for ev := range events {
+		if ev.Resync {
+			// Changes were lost: List the route or rules again.
+			continue
+		}
+		fmt.Println(ev) // e.g. "- route 198.51.100.0/24 via 192.0.2.1 dev veth0 proto 78"
+	}
+}
+
+// watchHang bounds each wait for an event so that a missing event fails
+// the test instead of hanging it; it is a guard, not a measured deadline.
+const watchHang = 30 * time.Second
+
+func watchStart(t *testing.T, ns *netprim.Namespace, opts ...route.WatchOption) <-chan netprim.Event {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	ch, err := route.Watch(ctx, ns, opts...)
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cancel()
+		for range ch {
+		}
+	})
+	return ch
+}
+
+func watchNext(t *testing.T, ch <-chan netprim.Event) netprim.Event {
+	t.Helper()
+	select {
+	case ev, ok := <-ch:
+		if !ok {
+			t.Fatal("event channel closed")
+		}
+		return ev
+	case <-time.After(watchHang):
+		t.Fatalf("no event after %v", watchHang)
+	}
+	return netprim.Event{}
+}
+
+// watchExpect reads events until all of want were seen, in any order,
+// skipping others; an unwanted Resync fails the test.
+func watchExpect(t *testing.T, ch <-chan netprim.Event, want ...netprim.Event) {
+	t.Helper()
+	missing := map[netprim.Event]bool{}
+	for _, w := range want {
+		missing[w] = true
+	}
+	for len(missing) > 0 {
+		ev := watchNext(t, ch)
+		if missing[ev] {
+			delete(missing, ev)
+		} else if ev.Resync {
+			t.Fatalf("unexpected %v while waiting for %v", ev, want)
+		}
+	}
+}
+
+func watchEvent(a netprim.Action, kind, obj string) netprim.Event {
+	return netprim.Event{Kind: kind, Action: a, Object: obj}
+}
+
+// watchBatch runs "ip -batch" with the given lines inside n.
+func watchBatch(t *testing.T, n *nstest.NS, lines []string) {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "batch")
+	if err := os.WriteFile(p, []byte(strings.Join(lines, "\n")+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	n.Run(t, "ip", "-batch", p)
+}
+
+// watchOverflow checks the reaction to a flood nobody read: at least one
+// Resync of kind, then, once a marker change made by mark(i) is seen,
+// single changes are plain events again.
+func watchOverflow(t *testing.T, ch <-chan netprim.Event, kind string, mark func(i int) netprim.Event) {
+	t.Helper()
+	events, resyncs := 0, 0
+	for resyncs == 0 {
+		ev := watchNext(t, ch)
+		switch {
+		case ev.Resync && ev.Kind == kind:
+			resyncs++
+		case ev.Resync:
+			t.Fatalf("resync of kind %q, want %q", ev.Kind, kind)
+		default:
+			events++
+		}
+	}
+	// Drops may go on while the rest of the kernel queue is read (each
+	// reported as a Resync): add markers until one arrives.
+	i := 0
+	for caught := false; !caught; i++ {
+		if i == 50 {
+			t.Fatalf("no marker event after %d markers", i)
+		}
+		want := mark(i)
+		for {
+			ev := watchNext(t, ch)
+			if ev == want {
+				caught = true
+				break
+			}
+			if ev.Resync {
+				resyncs++
+				break
+			}
+		}
+	}
+	// Caught up: single changes arrive as events, without Resync.
+	for j := i; j < i+3; j++ {
+		watchExpect(t, ch, mark(j))
+	}
+	t.Logf("%d events before the first resync, %d resync(s), %d marker(s) to catch up", events, resyncs, i)
+}
