@@ -54,7 +54,8 @@ func DialRoute(ns *netprim.Namespace) (*Conn, error) {
 	if err != nil {
 		return nil, netprim.KernelError("open", "netlink socket in netns "+ns.String(), err)
 	}
-	c := &Conn{fd: fd, rbuf: make([]byte, 1<<20)}
+	// The kernel caps one dump datagram at 32 KiB; 64 KiB always suffices.
+	c := &Conn{fd: fd, rbuf: make([]byte, 64<<10)}
 	for _, o := range [][2]int{{unix.SO_SNDBUFFORCE, unix.SO_SNDBUF}, {unix.SO_RCVBUFFORCE, unix.SO_RCVBUF}} {
 		if unix.SetsockoptInt(fd, unix.SOL_SOCKET, o[0], sockBuf) != nil {
 			_ = unix.SetsockoptInt(fd, unix.SOL_SOCKET, o[1], sockBuf)
