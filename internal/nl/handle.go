@@ -1,6 +1,5 @@
-// Package nl opens netlink sockets bound to a netprim.Namespace and sends
-// batched rtnetlink requests. It is internal: packages above it expose typed
-// Specs, never netlink messages.
+//go:build linux
+
 package nl
 
 import (

@@ -1,0 +1,79 @@
+// Package addr manages IPv4 and IPv6 addresses of links: Spec is a wanted
+// address, Status an address the kernel has, List reads them all with one
+// dump, Plan shows the writes Apply would make and Apply makes them.
+//
+// # Identity
+//
+// An address is identified by its link and host address. Two Specs with
+// the same host address on one link are duplicates even with different
+// prefix lengths. The kernel's own notion differs by family: IPv6 keeps one
+// address per host address and link, IPv4 one per host address, prefix
+// length and peer network, so 192.0.2.10/24 and 192.0.2.10/16 can coexist.
+//
+// # Ownership and pruning
+//
+// Every address Apply adds carries the owner id (netprim.Owner.ID, 78 by
+// default) in IFA_PROTO, so a restarted process knows its addresses from
+// the kernel alone. With netprim.WithPrune, Apply deletes addresses marked
+// with the owner id that are not wanted. It never deletes an address
+// without that mark: addresses added by hand ("ip address add", IFA_PROTO
+// 0), by another owner id, or by the kernel (IPv6 link-local and
+// router-advertised addresses, IFA_PROTO kernel_ll and kernel_ra) survive.
+// A wanted address that exists unmarked is adopted: Apply marks it with the
+// owner id in place. IPv4 addresses are adopted on Linux 6.3 and later
+// only: older kernels ignore a new IFA_PROTO when an IPv4 address is
+// replaced, so such an address stays unmarked (and is never pruned). A
+// wanted address marked by another owner id keeps that owner's mark.
+//
+// IFA_PROTO needs Linux 5.18. On older kernels the mark is silently dropped
+// by the kernel, so Apply adopts nothing and prunes nothing, and the Plan
+// carries a warning when pruning was asked for. (A mode that treats every
+// address on an owned link as owned would be the alternative there; it is
+// not implemented.)
+//
+// # What is compared
+//
+// Only the flags a Spec manages are compared: nodad, noprefixroute,
+// homeaddress and mngtmpaddr. Flags the kernel sets (secondary, temporary,
+// tentative, optimistic, dadfailed, deprecated, permanent, stable-privacy)
+// never cause a change, so duplicate address detection or a promoted
+// secondary do not lead to a delete/re-add loop. "optimistic" is asked for
+// when an address is added and never compared, because the kernel clears
+// it when duplicate address detection ends.
+//
+// Lifetimes count down in the kernel. A finite lifetime is refreshed only
+// when more than half of it has passed (this includes a preferred lifetime
+// that ran out), when the remaining time is longer than wanted (the Spec
+// was shortened), or when one side is forever and the other is not. A
+// process that applies more often than every half lifetime keeps the
+// address alive without writing on every Apply.
+//
+// # In place or recreated
+//
+// The metric, the lifetimes and (for IPv6) the managed flags change in
+// place with RTM_NEWADDR and NLM_F_REPLACE. The kernel cannot change an
+// IPv4 address's label, scope, broadcast address, flags or peer, nor an
+// IPv6 address's prefix length or peer, in place: such an address is
+// recreated (deleted and added again, a disruptive change marked in the
+// Plan), and only if it is ours; an unowned address yields an error
+// instead. A new IPv4 prefix length for an address of ours is a new kernel
+// address: the new one is added first and the old one deleted afterwards.
+//
+// # Secondary addresses
+//
+// Deleting a primary IPv4 address makes the kernel delete the secondary
+// addresses of its subnet too, unless net.ipv4.conf.LINK.promote_secondaries
+// (or .all.) is set, in which case a secondary becomes primary. Apply
+// models this: deletes of secondaries that go with their primary are not
+// sent, and secondaries that must stay (wanted, or not ours) are added
+// again right after the delete. The Plan marks those changes disruptive and
+// warns, suggesting promote_secondaries=1.
+//
+// # Batching
+//
+// Apply sends its writes in two netlink batches (adds and in-place
+// changes, then deletes and what must follow them) and checks the kernel's
+// answer to every request. A cancelled context stops between batches or
+// between chunks of a batch; whatever was added is marked, so the next
+// Apply converges and, with pruning, removes what is no longer wanted.
+package addr

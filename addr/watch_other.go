@@ -1,0 +1,15 @@
+//go:build !linux
+
+package addr
+
+import (
+	"context"
+
+	"github.com/netprim/netprim"
+)
+
+// Watch returns netprim.ErrUnsupported: rtnetlink notifications of addresses
+// exist on Linux only.
+func Watch(ctx context.Context, ns *netprim.Namespace, opts ...WatchOption) (<-chan netprim.Event, error) {
+	return nil, netprim.Unsupported("rtnetlink notifications (Linux only)", "")
+}
