@@ -1,0 +1,73 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/netprim/netprim"
+	"github.com/netprim/netprim/internal/document"
+)
+
+func cmdApply(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer, dry bool) error {
+	fs := flag.NewFlagSet("apply", flag.ContinueOnError)
+	file := fs.String("f", "", "document to apply (- for standard input)")
+	prune := fs.Bool("prune", false, "delete owned objects the document does not list")
+	owner := fs.Uint("owner", netprim.DefaultOwnerID, "owner id recorded on objects (5-255)")
+	netns := fs.String("netns", "", "network namespace name (/var/run/netns/NAME)")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 0 {
+		return usageError(fmt.Sprintf("unexpected argument %q", pos[0]))
+	}
+	if *file == "" {
+		return usageError("-f DOC.yaml is required")
+	}
+	if *owner < 5 || *owner > 255 {
+		return usageError(fmt.Sprintf("--owner %d: must be 5..255 (0-4 are the kernel's)", *owner))
+	}
+	in := stdin
+	if *file != "-" {
+		f, err := os.Open(*file)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		in = f
+	}
+	doc, err := document.Decode(in)
+	if err != nil {
+		return err
+	}
+	if err := doc.Validate(); err != nil {
+		return err
+	}
+	ns, err := openNetns(*netns)
+	if err != nil {
+		return err
+	}
+	defer ns.Close()
+	opts := []netprim.Option{netprim.WithOwner(netprim.Owner{ID: uint8(*owner)})}
+	if *prune {
+		opts = append(opts, netprim.WithPrune())
+	}
+	var p netprim.Plan
+	if dry {
+		p, err = document.Plan(ctx, ns, doc, opts...)
+	} else {
+		p, err = document.Apply(ctx, ns, doc, opts...)
+	}
+	fmt.Fprintln(stdout, p)
+	return err
+}
+
+func openNetns(name string) (*netprim.Namespace, error) {
+	if name == "" {
+		return nil, nil
+	}
+	return netprim.OpenNamespace(name)
+}

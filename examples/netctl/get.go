@@ -1,0 +1,229 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"net/netip"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/netprim/netprim/addr"
+	"github.com/netprim/netprim/link"
+	"github.com/netprim/netprim/route"
+)
+
+func cmdGet(ctx context.Context, args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("get", flag.ContinueOnError)
+	output := fs.String("o", "table", "output format: table, wide, json or yaml")
+	netns := fs.String("netns", "", "network namespace name (/var/run/netns/NAME)")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return usageError("get needs exactly one of: links, addresses, routes, rules")
+	}
+	switch *output {
+	case "table", "wide", "json", "yaml":
+	default:
+		return usageError(fmt.Sprintf("-o %q: want table, wide, json or yaml", *output))
+	}
+	ns, err := openNetns(*netns)
+	if err != nil {
+		return err
+	}
+	defer ns.Close()
+	var (
+		v     any
+		table func(w *tabwriter.Writer, wide bool)
+	)
+	switch pos[0] {
+	case "links", "link":
+		var opts []link.ListOption
+		if *output == "table" {
+			opts = append(opts, link.WithoutEthtool())
+		}
+		ls, err := link.List(ctx, ns, opts...)
+		if err != nil {
+			return err
+		}
+		v, table = ls, func(w *tabwriter.Writer, wide bool) { linkTable(w, ls, wide) }
+	case "addresses", "address", "addr":
+		as, err := addr.List(ctx, ns)
+		if err != nil {
+			return err
+		}
+		v, table = as, func(w *tabwriter.Writer, wide bool) { addrTable(w, as, wide) }
+	case "routes", "route":
+		rs, err := route.List(ctx, ns)
+		if err != nil {
+			return err
+		}
+		v, table = rs, func(w *tabwriter.Writer, wide bool) { routeTable(w, rs, wide) }
+	case "rules", "rule":
+		rs, err := route.ListRules(ctx, ns)
+		if err != nil {
+			return err
+		}
+		v, table = rs, func(w *tabwriter.Writer, wide bool) { ruleTable(w, rs) }
+	default:
+		return usageError(fmt.Sprintf("unknown object type %q: want links, addresses, routes or rules", pos[0]))
+	}
+	switch *output {
+	case "json":
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(v)
+	case "yaml":
+		return writeYAML(stdout, v)
+	}
+	w := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	table(w, *output == "wide")
+	return w.Flush()
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func addrOrDash(a netip.Addr) string {
+	if !a.IsValid() {
+		return "-"
+	}
+	return a.String()
+}
+
+func linkTable(w *tabwriter.Writer, ls []link.Status, wide bool) {
+	if wide {
+		fmt.Fprintln(w, "INDEX\tNAME\tKIND\tSTATE\tMTU\tHWADDR\tMASTER\tDRIVER\tBUS\tPCIID\tSPEED\tOWNER")
+	} else {
+		fmt.Fprintln(w, "INDEX\tNAME\tKIND\tSTATE\tMTU\tHWADDR\tMASTER\tOWNER")
+	}
+	for _, l := range ls {
+		state := l.OperState
+		if !l.Up {
+			state = "down"
+		}
+		row := []string{strconv.Itoa(l.Index), l.Name, dash(l.Kind), state, strconv.Itoa(l.MTU), dash(l.HardwareAddr), dash(l.Master)}
+		if wide {
+			speed := "-"
+			if l.Speed > 0 {
+				speed = strconv.Itoa(l.Speed) + "Mb/s " + l.Duplex
+			}
+			row = append(row, dash(l.Driver), dash(l.BusInfo), dash(l.PCIID), speed)
+		}
+		row = append(row, dash(l.OwnedBy))
+		fmt.Fprintln(w, strings.Join(row, "\t"))
+	}
+}
+
+func addrTable(w *tabwriter.Writer, as []addr.Status, wide bool) {
+	fmt.Fprintln(w, "LINK\tADDRESS\tSCOPE\tFLAGS\tPROTO")
+	for _, a := range as {
+		proto := "-"
+		if a.Protocol != 0 {
+			proto = strconv.Itoa(int(a.Protocol))
+		}
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", a.Link, a.Address, a.Scope, dash(strings.Join(a.Flags, ",")), proto)
+	}
+}
+
+func routeTable(w *tabwriter.Writer, rs []route.Status, wide bool) {
+	fmt.Fprintln(w, "TABLE\tDESTINATION\tGATEWAY\tLINK\tMETRIC\tTYPE\tPROTO")
+	for _, r := range rs {
+		gw := addrOrDash(r.Gateway)
+		dev := dash(r.Link)
+		if len(r.NextHops) > 0 {
+			var g, d []string
+			for _, h := range r.NextHops {
+				g = append(g, fmt.Sprintf("%s(w%d)", addrOrDash(h.Gateway), max(h.Weight, 1)))
+				d = append(d, dash(h.Link))
+			}
+			gw, dev = strings.Join(g, ","), strings.Join(d, ",")
+		}
+		typ := string(r.Type)
+		if typ == "" {
+			typ = "unicast"
+		}
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%d\t%s\t%s\n", route.TableName(r.Table), r.Destination, gw, dev, r.Metric, typ, r.Protocol)
+	}
+}
+
+func ruleTable(w *tabwriter.Writer, rs []route.RuleStatus) {
+	fmt.Fprintln(w, "PRIORITY\tFAMILY\tSELECTOR\tACTION\tPROTO")
+	for _, r := range rs {
+		var sel []string
+		if r.Invert {
+			sel = append(sel, "not")
+		}
+		if r.From.IsValid() {
+			sel = append(sel, "from "+r.From.String())
+		}
+		if r.To.IsValid() {
+			sel = append(sel, "to "+r.To.String())
+		}
+		if r.FwMark != 0 || r.FwMask != 0 {
+			sel = append(sel, fmt.Sprintf("fwmark %#x/%#x", r.FwMark, r.FwMask))
+		}
+		if r.IIF != "" {
+			sel = append(sel, "iif "+r.IIF)
+		}
+		if r.OIF != "" {
+			sel = append(sel, "oif "+r.OIF)
+		}
+		if len(sel) == 0 {
+			sel = append(sel, "all")
+		}
+		action := string(r.Action)
+		if action == "" || action == string(route.ActionLookup) {
+			action = "lookup " + route.TableName(r.Table)
+		}
+		fmt.Fprintf(w, "%d\t%s\t%s\t%s\t%s\n", r.Priority, r.Family, strings.Join(sel, " "), action, r.Protocol)
+	}
+}
+
+// writeYAML renders v as YAML through its JSON encoding, so fields are named
+// and omitted exactly as in JSON (yaml.v3 cannot tell a zero netip.Addr from
+// a set one), in block style.
+func writeYAML(w io.Writer, v any) error {
+	js, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	var n yaml.Node
+	if err := yaml.Unmarshal(js, &n); err != nil {
+		return err
+	}
+	blockStyle(&n)
+	enc := yaml.NewEncoder(w)
+	enc.SetIndent(2)
+	if err := enc.Encode(&n); err != nil {
+		return err
+	}
+	return enc.Close()
+}
+
+func blockStyle(n *yaml.Node) {
+	if n.Kind == yaml.MappingNode || n.Kind == yaml.SequenceNode {
+		n.Style = 0
+	}
+	if n.Kind == yaml.ScalarNode && n.Style == yaml.DoubleQuotedStyle {
+		n.Style = 0
+		var probe any
+		if yaml.Unmarshal([]byte(n.Value), &probe) != nil || fmt.Sprint(probe) != n.Value {
+			n.Style = yaml.DoubleQuotedStyle // keep quotes where a bare value would change type
+		}
+	}
+	for _, c := range n.Content {
+		blockStyle(c)
+	}
+}

@@ -1,0 +1,197 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/netprim/netprim/nstest"
+)
+
+func TestMain(m *testing.M) { nstest.Main(m) }
+
+func netctl(t *testing.T, stdin string, args ...string) (string, string, int) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code := run(context.Background(), args, strings.NewReader(stdin), &out, &errb)
+	return out.String(), errb.String(), code
+}
+
+// named returns a namespace that --netns can name, skipping where the test
+// runs without /var/run/netns (rootless without a private mount).
+func named(t *testing.T) *nstest.NS {
+	n := nstest.New(t)
+	if _, err := os.Stat("/var/run/netns/" + n.Name); err != nil {
+		t.Skipf("namespace %s has no name under /var/run/netns: %v", n.Name, err)
+	}
+	return n
+}
+
+// TestApplyBasicDocument applies the README's document and checks the
+// kernel with ip(8).
+func TestApplyBasicDocument(t *testing.T) {
+	n := named(t)
+	n.Run(t, "ip", "link", "add", "veth0", "type", "veth", "peer", "name", "veth1")
+	n.Run(t, "ip", "link", "set", "veth1", "up")
+
+	out, stderr, code := netctl(t, "", "plan", "-f", "testdata/basic.yaml", "--netns", n.Name)
+	if code != 0 {
+		t.Fatalf("plan: exit %d: %s", code, stderr)
+	}
+	for _, want := range []string{
+		"~ link veth0 mtu 1500 -> 1400",
+		"+ address 192.0.2.10/24 dev veth0",
+		"+ route 198.51.100.0/24 via 192.0.2.1",
+		"+ route 0.0.0.0/0 via 192.0.2.1",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("plan lacks %q:\n%s", want, out)
+		}
+	}
+	if out2, _, _ := netctl(t, "", "apply", "-f", "testdata/basic.yaml", "--netns", n.Name); out2 != out {
+		t.Errorf("apply did not do what plan said:\nplan:\n%s\napply:\n%s", out, out2)
+	}
+
+	var links []struct {
+		Mtu      int      `json:"mtu"`
+		Flags    []string `json:"flags"`
+		AddrInfo []struct {
+			Local     string
+			Prefixlen int
+		} `json:"addr_info"`
+	}
+	n.IPJSON(t, &links, "addr", "show", "dev", "veth0")
+	if len(links) != 1 || links[0].Mtu != 1400 || !contains(links[0].Flags, "UP") {
+		t.Fatalf("veth0 per ip: %+v", links)
+	}
+	got := map[string]int{}
+	for _, a := range links[0].AddrInfo {
+		got[a.Local] = a.Prefixlen
+	}
+	if got["192.0.2.10"] != 24 || got["2001:db8::10"] != 64 {
+		t.Errorf("addresses per ip: %v", got)
+	}
+	var routes []struct {
+		Dst, Gateway string
+		Metric       int
+		Protocol     string
+	}
+	n.IPJSON(t, &routes, "route", "show", "table", "100")
+	if len(routes) != 1 || routes[0].Dst != "default" || routes[0].Gateway != "192.0.2.1" {
+		t.Errorf("table 100 per ip: %+v", routes)
+	}
+	n.IPJSON(t, &routes, "route", "show", "198.51.100.0/24")
+	if len(routes) != 1 || routes[0].Gateway != "192.0.2.1" || routes[0].Metric != 100 {
+		t.Errorf("198.51.100.0/24 per ip: %+v", routes)
+	}
+
+	out, stderr, code = netctl(t, "", "apply", "-f", "testdata/basic.yaml", "--netns", n.Name)
+	if code != 0 || strings.TrimSpace(out) != "no changes" {
+		t.Errorf("second apply: exit %d, %q, %s", code, out, stderr)
+	}
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// TestFullDocumentAndPrune creates links from a document, reads them back
+// with get in every format, and removes them with an empty document and
+// --prune, leaving a link netctl did not create alone.
+func TestFullDocumentAndPrune(t *testing.T) {
+	n := named(t)
+	n.Run(t, "ip", "link", "add", "foreign0", "type", "veth", "peer", "name", "foreign1")
+	if out, stderr, code := netctl(t, "", "apply", "-f", "testdata/full.yaml", "--netns", n.Name); code != 0 {
+		t.Fatalf("apply: exit %d\n%s\n%s", code, out, stderr)
+	}
+	if out, stderr, code := netctl(t, "", "apply", "-f", "testdata/full.yaml", "--netns", n.Name); code != 0 || strings.TrimSpace(out) != "no changes" {
+		t.Fatalf("second apply: exit %d\n%s\n%s", code, out, stderr)
+	}
+	for _, kind := range []string{"links", "addresses", "routes", "rules"} {
+		for _, o := range []string{"table", "wide", "json", "yaml"} {
+			out, stderr, code := netctl(t, "", "get", kind, "-o", o, "--netns", n.Name)
+			if code != 0 || out == "" {
+				t.Fatalf("get %s -o %s: exit %d: %s", kind, o, code, stderr)
+			}
+			if o == "json" {
+				var v []map[string]any
+				if err := json.Unmarshal([]byte(out), &v); err != nil || len(v) == 0 {
+					t.Fatalf("get %s -o json: %v: %s", kind, err, out)
+				}
+			}
+		}
+	}
+	out, _, _ := netctl(t, "", "get", "rules", "--netns", n.Name)
+	if !strings.Contains(out, "fwmark 0x40/0x60") || !strings.Contains(out, "from 192.0.2.0/24") {
+		t.Errorf("get rules:\n%s", out)
+	}
+	out, stderr, code := netctl(t, "{}\n", "apply", "-f", "-", "--prune", "--netns", n.Name)
+	if code != 0 {
+		t.Fatalf("prune: exit %d: %s", code, stderr)
+	}
+	for _, want := range []string{"- link np0", "- rule 1000"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("prune output lacks %q:\n%s", want, out)
+		}
+	}
+	var links []struct{ Ifname string }
+	n.IPJSON(t, &links, "link", "show")
+	names := []string{}
+	for _, l := range links {
+		names = append(names, l.Ifname)
+	}
+	if contains(names, "np0") || contains(names, "np1") || !contains(names, "foreign0") {
+		t.Errorf("links after prune: %v", names)
+	}
+	var rules []struct{ Priority int }
+	n.IPJSON(t, &rules, "rule", "show")
+	for _, r := range rules {
+		if r.Priority == 1000 || r.Priority == 1001 {
+			t.Errorf("rule %d survived prune", r.Priority)
+		}
+	}
+}
+
+// TestBadInput: errors name the bad field, exit non-zero, and nothing is
+// written.
+func TestBadInput(t *testing.T) {
+	n := named(t)
+	n.Run(t, "ip", "link", "add", "veth0", "type", "veth", "peer", "name", "veth1")
+	for _, tc := range []struct {
+		file string
+		want []string
+	}{
+		{"testdata/bad-mtu.yaml", []string{"link: spec[0].mtu: 70000"}},
+		{"testdata/bad-gateway.yaml", []string{"routes[0] (line 2)", "1.2.3"}},
+		{"testdata/unknown-key.yaml", []string{"links[0]", "speed"}},
+	} {
+		_, stderr, code := netctl(t, "", "apply", "-f", tc.file, "--netns", n.Name)
+		if code != 1 {
+			t.Errorf("%s: exit %d, want 1", tc.file, code)
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(stderr, w) {
+				t.Errorf("%s: error does not name %q: %s", tc.file, w, stderr)
+			}
+		}
+	}
+	var links []struct{ Mtu int }
+	n.IPJSON(t, &links, "link", "show", "veth0")
+	if links[0].Mtu != 1500 {
+		t.Errorf("invalid document changed veth0: mtu %d", links[0].Mtu)
+	}
+	if _, _, code := netctl(t, "", "get", "bogus", "--netns", n.Name); code != 2 {
+		t.Errorf("get bogus: exit %d, want 2", code)
+	}
+	if _, stderr, code := netctl(t, "", "get", "links", "--netns", "no-such-ns-netctl"); code != 1 || !strings.Contains(stderr, "not found") {
+		t.Errorf("missing netns: exit %d: %s", code, stderr)
+	}
+}
