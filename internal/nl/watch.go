@@ -313,8 +313,16 @@ func (w *watcher) run(ctx context.Context) {
 		case ctx.Err() != nil:
 			return
 		case errors.Is(err, unix.ENOBUFS):
-			// The kernel dropped notifications; the socket stays
-			// subscribed, so the Resync can go out at once.
+			// The kernel dropped notifications, and goes on dropping
+			// them without another error until its queue is empty.
+			// Empty it (what is queued is superseded by the re-List the
+			// Resync asks for), then send the Resync: every silent drop
+			// happens before the receiver sees it.
+			if err := w.drain(); err != nil {
+				if !w.reopen(ctx) {
+					return
+				}
+			}
 			if !w.resync(ctx) {
 				return
 			}
@@ -360,6 +368,36 @@ func (w *watcher) recv() (n, flags int, err error) {
 		return 0, 0, err
 	}
 	return n, flags, rerr
+}
+
+// drain discards every datagram queued on the socket, which clears the
+// kernel's congestion state (set on overflow, cleared when a receive
+// empties the queue).
+func (w *watcher) drain() error {
+	w.mu.Lock()
+	raw := w.raw
+	w.mu.Unlock()
+	if raw == nil {
+		return os.ErrClosed
+	}
+	var rerr error
+	err := raw.Control(func(fd uintptr) {
+		for {
+			_, _, _, _, err := unix.Recvmsg(int(fd), w.buf, nil, unix.MSG_DONTWAIT|unix.MSG_TRUNC)
+			switch err {
+			case nil, unix.EINTR, unix.ENOBUFS:
+				continue
+			case unix.EAGAIN:
+				return
+			}
+			rerr = err
+			return
+		}
+	})
+	if err != nil {
+		return err
+	}
+	return rerr
 }
 
 // reopen replaces a failed socket, retrying with backoff. It reports false
