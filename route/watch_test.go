@@ -3,13 +3,11 @@ package route_test
 import (
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/netprim/netprim"
+	"github.com/netprim/netprim/internal/watchtest"
 	"github.com/netprim/netprim/nstest"
 	"github.com/netprim/netprim/route"
 )
@@ -133,112 +131,17 @@ func ExampleWatch() {
 	}
 }
 
-// watchHang bounds each wait for an event so that a missing event fails
-// the test instead of hanging it; it is a guard, not a measured deadline.
-const watchHang = 30 * time.Second
-
 func watchStart(t *testing.T, ns *netprim.Namespace, opts ...route.WatchOption) <-chan netprim.Event {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	ch, err := route.Watch(ctx, ns, opts...)
-	if err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cancel()
-		for range ch {
-		}
+	return watchtest.Start(t, func(ctx context.Context) (<-chan netprim.Event, error) {
+		return route.Watch(ctx, ns, opts...)
 	})
-	return ch
 }
 
-func watchNext(t *testing.T, ch <-chan netprim.Event) netprim.Event {
-	t.Helper()
-	select {
-	case ev, ok := <-ch:
-		if !ok {
-			t.Fatal("event channel closed")
-		}
-		return ev
-	case <-time.After(watchHang):
-		t.Fatalf("no event after %v", watchHang)
-	}
-	return netprim.Event{}
-}
-
-// watchExpect reads events until all of want were seen, in any order,
-// skipping others; an unwanted Resync fails the test.
-func watchExpect(t *testing.T, ch <-chan netprim.Event, want ...netprim.Event) {
-	t.Helper()
-	missing := map[netprim.Event]bool{}
-	for _, w := range want {
-		missing[w] = true
-	}
-	for len(missing) > 0 {
-		ev := watchNext(t, ch)
-		if missing[ev] {
-			delete(missing, ev)
-		} else if ev.Resync {
-			t.Fatalf("unexpected %v while waiting for %v", ev, want)
-		}
-	}
-}
-
-func watchEvent(a netprim.Action, kind, obj string) netprim.Event {
-	return netprim.Event{Kind: kind, Action: a, Object: obj}
-}
-
-// watchBatch runs "ip -batch" with the given lines inside n.
-func watchBatch(t *testing.T, n *nstest.NS, lines []string) {
-	t.Helper()
-	p := filepath.Join(t.TempDir(), "batch")
-	if err := os.WriteFile(p, []byte(strings.Join(lines, "\n")+"\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	n.Run(t, "ip", "-batch", p)
-}
-
-// watchOverflow checks the reaction to a flood nobody read: at least one
-// Resync of kind, then, once a marker change made by mark(i) is seen,
-// single changes are plain events again.
-func watchOverflow(t *testing.T, ch <-chan netprim.Event, kind string, mark func(i int) netprim.Event) {
-	t.Helper()
-	events, resyncs := 0, 0
-	for resyncs == 0 {
-		ev := watchNext(t, ch)
-		switch {
-		case ev.Resync && ev.Kind == kind:
-			resyncs++
-		case ev.Resync:
-			t.Fatalf("resync of kind %q, want %q", ev.Kind, kind)
-		default:
-			events++
-		}
-	}
-	// Drops may go on while the rest of the kernel queue is read (each
-	// reported as a Resync): add markers until one arrives.
-	i := 0
-	for caught := false; !caught; i++ {
-		if i == 50 {
-			t.Fatalf("no marker event after %d markers", i)
-		}
-		want := mark(i)
-		for {
-			ev := watchNext(t, ch)
-			if ev == want {
-				caught = true
-				break
-			}
-			if ev.Resync {
-				resyncs++
-				break
-			}
-		}
-	}
-	// Caught up: single changes arrive as events, without Resync.
-	for j := i; j < i+3; j++ {
-		watchExpect(t, ch, mark(j))
-	}
-	t.Logf("%d events before the first resync, %d resync(s), %d marker(s) to catch up", events, resyncs, i)
-}
+var (
+	watchNext     = watchtest.Next
+	watchExpect   = watchtest.Expect
+	watchEvent    = watchtest.Event
+	watchBatch    = watchtest.Batch
+	watchOverflow = watchtest.Overflow
+)

@@ -10,55 +10,19 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/netprim/netprim"
 	"github.com/netprim/netprim/internal/nl"
+	"github.com/netprim/netprim/internal/watchtest"
 	"github.com/netprim/netprim/nstest"
 )
 
-// watchHang bounds every wait for an event so that a missing event fails
-// the test instead of hanging it. It is a guard, not a measured deadline.
-const watchHang = 30 * time.Second
-
-func watchNext(t *testing.T, ch <-chan netprim.Event) netprim.Event {
-	t.Helper()
-	select {
-	case ev, ok := <-ch:
-		if !ok {
-			t.Fatal("event channel closed")
-		}
-		return ev
-	case <-time.After(watchHang):
-		t.Fatalf("no event after %v", watchHang)
-	}
-	return netprim.Event{}
-}
-
-// watchExpect reads events until every event in want was seen, in any
-// order. Other events are skipped; a Resync that is not wanted fails the
-// test, because nothing in these tests may overflow.
-func watchExpect(t *testing.T, ch <-chan netprim.Event, want ...netprim.Event) {
-	t.Helper()
-	missing := map[netprim.Event]bool{}
-	for _, w := range want {
-		missing[w] = true
-	}
-	var skipped []string
-	for len(missing) > 0 {
-		ev := watchNext(t, ch)
-		if missing[ev] {
-			delete(missing, ev)
-			continue
-		}
-		if ev.Resync {
-			t.Fatalf("unexpected %v while waiting for %v (skipped %q)", ev, want, skipped)
-		}
-		skipped = append(skipped, ev.String())
-	}
-}
+var (
+	watchNext   = watchtest.Next
+	watchExpect = watchtest.Expect
+)
 
 func watchStart(t *testing.T, ns *netprim.Namespace, groups []uint32, cfg nl.WatchConfig) <-chan netprim.Event {
 	t.Helper()
@@ -519,7 +483,7 @@ func TestWatchCancel(t *testing.T) {
 	cancel2()
 	for range busy {
 	}
-	nstest.Eventually(t, watchHang, func() error {
+	nstest.Eventually(t, watchtest.Hang, func() error {
 		if f, g := watchFDs(t), runtime.NumGoroutine(); f > fds || g > goroutines {
 			return fmt.Errorf("%d fds and %d goroutines, were %d and %d", f, g, fds, goroutines)
 		}
