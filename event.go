@@ -27,3 +27,32 @@ func (e Event) String() string {
 	}
 	return e.Action.String() + " " + e.Kind + " " + e.Object
 }
+
+// WatchOptions are the settings of every package's Watch.
+type WatchOptions struct {
+	// BufferSize is the kernel receive buffer of the subscription in
+	// bytes; 0 means the default (8 MiB).
+	BufferSize int
+}
+
+// WatchOption changes WatchOptions.
+type WatchOption func(*WatchOptions)
+
+// WatchBufferSize sets the kernel receive buffer of the subscription in
+// bytes. A smaller buffer overflows sooner under a burst of changes. An
+// overflow is never lost silently: Watch reports it as a Resync event, after
+// which the receiver lists again.
+func WatchBufferSize(bytes int) WatchOption {
+	return func(o *WatchOptions) { o.BufferSize = bytes }
+}
+
+// ResolveWatch applies opts over the defaults.
+func ResolveWatch(opts ...WatchOption) WatchOptions {
+	var o WatchOptions
+	for _, f := range opts {
+		if f != nil {
+			f(&o)
+		}
+	}
+	return o
+}

@@ -10,6 +10,6 @@ import (
 
 // Watch returns netprim.ErrUnsupported: rtnetlink notifications of addresses
 // exist on Linux only.
-func Watch(ctx context.Context, ns *netprim.Namespace, opts ...WatchOption) (<-chan netprim.Event, error) {
+func Watch(ctx context.Context, ns *netprim.Namespace, opts ...netprim.WatchOption) (<-chan netprim.Event, error) {
 	return nil, netprim.Unsupported("rtnetlink notifications (Linux only)", "")
 }

@@ -44,7 +44,7 @@ func TestWatchAddressEvents(t *testing.T) {
 func TestWatchOverflowResync(t *testing.T) {
 	n := nstest.New(t)
 	n.Run(t, "ip", "link", "add", "va", "type", "veth", "peer", "name", "vb")
-	ch := watchStart(t, n.Namespace, addr.WatchBufferSize(1))
+	ch := watchStart(t, n.Namespace, netprim.WatchBufferSize(1))
 	var lines []string
 	for i := 0; i < 1000; i++ {
 		lines = append(lines, fmt.Sprintf("addr add 10.0.%d.%d/32 dev va", i/256, i%256))
@@ -106,7 +106,7 @@ func ExampleWatch() {
 	}
 }
 
-func watchStart(t *testing.T, ns *netprim.Namespace, opts ...addr.WatchOption) <-chan netprim.Event {
+func watchStart(t *testing.T, ns *netprim.Namespace, opts ...netprim.WatchOption) <-chan netprim.Event {
 	t.Helper()
 	return watchtest.Start(t, func(ctx context.Context) (<-chan netprim.Event, error) {
 		return addr.Watch(ctx, ns, opts...)

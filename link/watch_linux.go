@@ -25,7 +25,7 @@ import (
 // before the initial List so nothing falls between them. If the channel
 // closes while ctx is still alive, the subscription could not be re-opened:
 // call Watch again and List.
-func Watch(ctx context.Context, ns *netprim.Namespace, opts ...WatchOption) (<-chan netprim.Event, error) {
-	o := watchResolve(opts)
-	return nl.Watch(ctx, ns, nl.LinkGroups(), nl.WatchConfig{ReceiveBuffer: o.bufferSize})
+func Watch(ctx context.Context, ns *netprim.Namespace, opts ...netprim.WatchOption) (<-chan netprim.Event, error) {
+	o := netprim.ResolveWatch(opts...)
+	return nl.Watch(ctx, ns, nl.LinkGroups(), nl.WatchConfig{ReceiveBuffer: o.BufferSize})
 }

@@ -56,7 +56,7 @@ func TestWatchOverflowResync(t *testing.T) {
 	n.Run(t, "ip", "link", "add", "va", "type", "veth", "peer", "name", "vb")
 	// Up: the kernel announces alias changes of links that are up only.
 	n.Run(t, "ip", "link", "set", "va", "up")
-	ch := watchStart(t, n.Namespace, link.WatchBufferSize(1))
+	ch := watchStart(t, n.Namespace, netprim.WatchBufferSize(1))
 	var lines []string
 	for i := 0; i < 1000; i++ {
 		lines = append(lines, fmt.Sprintf("link set dev va alias flood%d", i))
@@ -111,7 +111,7 @@ func ExampleWatch() {
 	}
 }
 
-func watchStart(t *testing.T, ns *netprim.Namespace, opts ...link.WatchOption) <-chan netprim.Event {
+func watchStart(t *testing.T, ns *netprim.Namespace, opts ...netprim.WatchOption) <-chan netprim.Event {
 	t.Helper()
 	return watchtest.Start(t, func(ctx context.Context) (<-chan netprim.Event, error) {
 		return link.Watch(ctx, ns, opts...)

@@ -30,8 +30,8 @@ import (
 // nothing falls between them. If the channel closes while ctx is still
 // alive, the subscription could not be re-opened: call Watch again and
 // List.
-func Watch(ctx context.Context, ns *netprim.Namespace, opts ...WatchOption) (<-chan netprim.Event, error) {
-	o := watchResolve(opts)
+func Watch(ctx context.Context, ns *netprim.Namespace, opts ...netprim.WatchOption) (<-chan netprim.Event, error) {
+	o := netprim.ResolveWatch(opts...)
 	groups := append(nl.RouteGroups(), nl.RuleGroups()...)
-	return nl.Watch(ctx, ns, groups, nl.WatchConfig{ReceiveBuffer: o.bufferSize})
+	return nl.Watch(ctx, ns, groups, nl.WatchConfig{ReceiveBuffer: o.BufferSize})
 }

@@ -75,7 +75,7 @@ func TestWatchLinkDownResync(t *testing.T) {
 // and then single changes again.
 func TestWatchOverflowResync(t *testing.T) {
 	n := nstest.New(t)
-	ch := watchStart(t, n.Namespace, route.WatchBufferSize(1))
+	ch := watchStart(t, n.Namespace, netprim.WatchBufferSize(1))
 	var lines []string
 	for i := 0; i < 2000; i++ {
 		lines = append(lines, fmt.Sprintf("route add blackhole 10.%d.%d.0/24 proto 78", i/256, i%256))
@@ -131,7 +131,7 @@ func ExampleWatch() {
 	}
 }
 
-func watchStart(t *testing.T, ns *netprim.Namespace, opts ...route.WatchOption) <-chan netprim.Event {
+func watchStart(t *testing.T, ns *netprim.Namespace, opts ...netprim.WatchOption) <-chan netprim.Event {
 	t.Helper()
 	return watchtest.Start(t, func(ctx context.Context) (<-chan netprim.Event, error) {
 		return route.Watch(ctx, ns, opts...)
