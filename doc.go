@@ -39,10 +39,14 @@
 //
 // Every function takes a *Namespace; nil means the caller's network
 // namespace. A Namespace is opened by name (OpenNamespace, the files "ip
-// netns add" creates), by path, pid or file descriptor. No netprim code
-// switches the namespace of a thread that returns to the Go scheduler:
-// sockets are opened against the namespace file descriptor, and Namespace.Do
-// runs work on a locked thread that is destroyed afterwards.
+// netns add" creates), by path, pid or file descriptor, or created
+// (NewNamespace). No netprim code leaves a thread in another namespace when
+// it returns to the Go scheduler: sockets are opened against the namespace
+// file descriptor, and Namespace.Do runs work on a locked thread that is
+// switched back before it is unlocked, or destroyed if switching back
+// fails. (Simply exiting a locked goroutine is not enough: on the main
+// thread the runtime parks the thread instead of destroying it, and the
+// process's main thread would stay in the namespace.)
 //
 // # Privileges
 //

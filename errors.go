@@ -4,7 +4,7 @@ import (
 	"errors"
 	"fmt"
 
-	"golang.org/x/sys/unix"
+	"syscall"
 )
 
 // Sentinel errors. Every error returned by netprim packages that falls into
@@ -70,11 +70,11 @@ func classifyErrno(err error, capability string) error {
 	switch {
 	case errors.Is(err, ErrPermission), errors.Is(err, ErrNotFound), errors.Is(err, ErrUnsupported):
 		return err
-	case errors.Is(err, unix.EPERM), errors.Is(err, unix.EACCES):
+	case errors.Is(err, syscall.EPERM), errors.Is(err, syscall.EACCES):
 		return fmt.Errorf("%w: needs %s: %w", ErrPermission, capability, err)
-	case errors.Is(err, unix.ENOENT), errors.Is(err, unix.ENODEV), errors.Is(err, unix.ESRCH):
+	case errors.Is(err, syscall.ENOENT), errors.Is(err, syscall.ENODEV), errors.Is(err, syscall.ESRCH):
 		return fmt.Errorf("%w: %w", ErrNotFound, err)
-	case errors.Is(err, unix.EOPNOTSUPP):
+	case errors.Is(err, syscall.EOPNOTSUPP):
 		return fmt.Errorf("%w: %w", ErrUnsupported, err)
 	}
 	return err

@@ -164,12 +164,20 @@ func (ns *Namespace) Do(fn func() error) error {
 }
 
 func checkNetns(fd int) error {
+	typ, err := unix.IoctlRetInt(fd, unix.NS_GET_NSTYPE)
+	if err == nil {
+		if typ != unix.CLONE_NEWNET {
+			return fmt.Errorf("%w: a namespace, but not a network namespace", ErrInvalidSpec)
+		}
+		return nil
+	}
+	// Kernels before 4.11 lack NS_GET_NSTYPE: accept an nsfs file.
 	var st unix.Statfs_t
 	if err := unix.Fstatfs(fd, &st); err != nil {
 		return err
 	}
 	const nsfsMagic = 0x6e736673
-	if st.Type != nsfsMagic && st.Type != unix.PROC_SUPER_MAGIC {
+	if st.Type != nsfsMagic {
 		return fmt.Errorf("%w: not a namespace file", ErrInvalidSpec)
 	}
 	return nil

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -57,6 +58,23 @@ func TestNamespaceOpeners(t *testing.T) {
 	}
 	// A process inside the namespace: its pid opens the same namespace.
 	// (nsenter execs sleep, so the pid is the one inside.)
+	sleeper := exec.Command("nsenter", "--net="+n.Path, "sleep", "60")
+	if err := sleeper.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { sleeper.Process.Kill(); sleeper.Wait() }()
+	nstest.Eventually(t, 10*time.Second, func() error {
+		var st unix.Stat_t
+		if err := unix.Stat("/proc/"+strconv.Itoa(sleeper.Process.Pid)+"/ns/net", &st); err != nil {
+			return err
+		}
+		if st.Ino != want {
+			return errors.New("nsenter has not entered the namespace yet")
+		}
+		return nil
+	})
+	ns, err = netprim.OpenNamespacePID(sleeper.Process.Pid)
+	check("pid", ns, err)
 	host, err := netprim.CurrentNamespace()
 	if err != nil {
 		t.Fatal(err)
@@ -75,8 +93,11 @@ func TestNamespaceOpenErrors(t *testing.T) {
 	if _, err := netprim.OpenNamespace("../etc"); !errors.Is(err, netprim.ErrInvalidSpec) {
 		t.Fatalf("OpenNamespace(../etc) = %v, want ErrInvalidSpec", err)
 	}
-	if _, err := netprim.OpenNamespacePath("/etc/hostname"); !errors.Is(err, netprim.ErrInvalidSpec) {
-		t.Fatalf("OpenNamespacePath(/etc/hostname) = %v, want ErrInvalidSpec", err)
+	for _, p := range []string{"/etc/hostname", "/proc/self/status", "/proc/self/ns/mnt", "/proc/self/ns/uts"} {
+		if ns, err := netprim.OpenNamespacePath(p); !errors.Is(err, netprim.ErrInvalidSpec) {
+			ns.Close()
+			t.Errorf("OpenNamespacePath(%s) = %v, want ErrInvalidSpec", p, err)
+		}
 	}
 	if _, err := netprim.OpenNamespacePID(-1); !errors.Is(err, netprim.ErrInvalidSpec) {
 		t.Fatalf("OpenNamespacePID(-1) = %v, want ErrInvalidSpec", err)

@@ -1,6 +1,7 @@
 package netprim
 
 import (
+	"fmt"
 	"log/slog"
 	"strings"
 )
@@ -135,15 +136,28 @@ const DefaultOwnerID = 78
 // host use different owners so that neither prunes the other's objects.
 type Owner struct {
 	// ID is recorded in the kernel: route protocol, address IFA_PROTO.
-	// Values 0-4 are reserved by the kernel and rejected.
+	// Values 0-4 and 9 are the kernel's own and rejected (Validate).
 	ID uint8
 	// Name prefixes the link marker (an alternative name "NAME.IFNAME");
 	// empty means "netprim".
 	Name string
 }
 
-// DefaultOwner is the owner used when no Owner option is given.
-var DefaultOwner = Owner{ID: DefaultOwnerID, Name: "netprim"}
+// DefaultOwnerName is the owner name used when none is configured.
+const DefaultOwnerName = "netprim"
+
+// DefaultOwner returns the owner used when no Owner option is given.
+func DefaultOwner() Owner { return Owner{ID: DefaultOwnerID, Name: DefaultOwnerName} }
+
+// Validate rejects owner ids the kernel uses for routes and addresses it
+// makes itself: 0-4 (unspec, redirect, kernel, boot, static) and 9 (router
+// advertisements). Pruning with such an id would delete kernel state.
+func (o Owner) Validate() error {
+	if o.ID <= 4 || o.ID == 9 {
+		return fmt.Errorf("owner id %d: %w: 0-4 and 9 are the kernel's own (use 5-255 except 9; default %d)", o.ID, ErrInvalidSpec, DefaultOwnerID)
+	}
+	return nil
+}
 
 // Options are the settings shared by every Plan and Apply. Packages read
 // them with Resolve.
@@ -193,14 +207,14 @@ func WithWriteCounter(n *int64) Option { return func(o *Options) { o.Writes = n 
 
 // Resolve applies opts over the defaults.
 func Resolve(opts ...Option) Options {
-	o := Options{Owner: DefaultOwner}
+	o := Options{Owner: DefaultOwner()}
 	for _, f := range opts {
 		if f != nil {
 			f(&o)
 		}
 	}
 	if o.Owner.Name == "" {
-		o.Owner.Name = "netprim"
+		o.Owner.Name = DefaultOwnerName
 	}
 	if o.Owner.ID == 0 {
 		o.Owner.ID = DefaultOwnerID

@@ -21,7 +21,7 @@ func TestPlanString(t *testing.T) {
 
 func TestResolveDefaults(t *testing.T) {
 	o := Resolve()
-	if o.Owner != DefaultOwner || o.Prune || o.Logger == nil {
+	if o.Owner != DefaultOwner() || o.Prune || o.Logger == nil {
 		t.Errorf("defaults: %+v", o)
 	}
 	var n int64
@@ -45,5 +45,14 @@ func TestOptionsValue(t *testing.T) {
 	}
 	if Resolve().Value(key{}) != nil {
 		t.Error("Value of unset key is not nil")
+	}
+}
+
+func TestOwnerValidate(t *testing.T) {
+	for id := 0; id < 256; id++ {
+		err := Owner{ID: uint8(id)}.Validate()
+		if reserved := id <= 4 || id == 9; reserved != (err != nil) {
+			t.Errorf("owner id %d: Validate() = %v", id, err)
+		}
 	}
 }

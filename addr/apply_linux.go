@@ -83,8 +83,8 @@ type state struct {
 
 func prepare(ctx context.Context, ns *netprim.Namespace, want []Spec, opts []netprim.Option) (*state, error) {
 	o := netprim.Resolve(opts...)
-	if o.Owner.ID <= 4 {
-		return nil, fmt.Errorf("addr: owner id %d: %w: 0-4 are reserved by the kernel", o.Owner.ID, netprim.ErrInvalidSpec)
+	if err := o.Owner.Validate(); err != nil {
+		return nil, fmt.Errorf("addr: %w", err)
 	}
 	if err := Validate(want); err != nil {
 		return nil, err

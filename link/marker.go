@@ -23,7 +23,7 @@ func Marker(owner netprim.Owner, name string) string {
 
 func ownerName(o netprim.Owner) string {
 	if o.Name == "" {
-		return netprim.DefaultOwner.Name
+		return netprim.DefaultOwnerName
 	}
 	return o.Name
 }
