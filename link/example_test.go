@@ -37,7 +37,7 @@ func ExampleSpec_Normalize() {
 // The marker that records ownership in the kernel, as "ip link" shows it
 // among the alternative names.
 func ExampleMarker() {
-	fmt.Println(link.Marker(netprim.DefaultOwner, "veth0"))
+	fmt.Println(link.Marker(netprim.DefaultOwner(), "veth0"))
 	fmt.Println(link.Marker(netprim.Owner{ID: 90, Name: "acme"}, "eth1"))
 	// Output:
 	// netprim.veth0

@@ -460,7 +460,7 @@ func TestExecCancel(t *testing.T) {
 		}
 		for _, l := range f.links {
 			created := l.Kind == "bridge" || strings.HasPrefix(l.Name, "v")
-			if created && !markedByAltName(Marker(netprim.DefaultOwner, l.Name), l.AltNames) {
+			if created && !markedByAltName(Marker(netprim.DefaultOwner(), l.Name), l.AltNames) {
 				t.Fatalf("cancel at write %d: link %s left without marker", n, l.Name)
 			}
 		}

@@ -88,7 +88,7 @@ func checkSpec(t *testing.T, s Spec, st Status, ip ipLink) {
 		if s.Veth != nil && s.Veth.PeerNetns == "" && (st.Peer != s.Veth.Peer || ip.Link != s.Veth.Peer) {
 			t.Errorf("%s peer: List %q, ip %q, want %q", s.Name, st.Peer, ip.Link, s.Veth.Peer)
 		}
-		m := Marker(netprim.DefaultOwner, s.Name)
+		m := Marker(netprim.DefaultOwner(), s.Name)
 		if !slices.Contains(st.AltNames, m) || !slices.Contains(ip.Altnames, m) || st.OwnedBy != "netprim" {
 			t.Errorf("%s marker %s: List %q (owned by %q), ip %q", s.Name, m, st.AltNames, st.OwnedBy, ip.Altnames)
 		}

@@ -23,7 +23,7 @@ func lnk(index int, name, kind string, mod ...func(*observed)) *observed {
 	return o
 }
 
-func owned(o *observed) { o.AltNames = append(o.AltNames, Marker(netprim.DefaultOwner, o.Name)) }
+func owned(o *observed) { o.AltNames = append(o.AltNames, Marker(netprim.DefaultOwner(), o.Name)) }
 func isUp(o *observed)  { o.Up = true }
 func peer(p string) func(*observed) {
 	return func(o *observed) { o.Peer, o.peer = p, p }
