@@ -61,7 +61,9 @@ func cmdApply(ctx context.Context, args []string, stdin io.Reader, stdout io.Wri
 	} else {
 		p, err = document.Apply(ctx, ns, doc, opts...)
 	}
-	fmt.Fprintln(stdout, p)
+	if err == nil || !p.Empty() {
+		fmt.Fprintln(stdout, p)
+	}
 	return err
 }
 

@@ -195,3 +195,39 @@ func TestBadInput(t *testing.T) {
 		t.Errorf("missing netns: exit %d: %s", code, stderr)
 	}
 }
+
+// TestPartialFailure: an object that cannot be applied does not stop the
+// unrelated ones, the error names it, and --prune deletes nothing while
+// something failed.
+func TestPartialFailure(t *testing.T) {
+	n := named(t)
+	n.Run(t, "ip", "link", "add", "veth0", "type", "veth", "peer", "name", "veth1")
+	n.Run(t, "ip", "link", "set", "veth0", "up")
+	n.Run(t, "ip", "addr", "add", "192.0.2.10/24", "dev", "veth0")
+	// An owned route from an earlier apply, not in the document below.
+	if _, stderr, code := netctl(t, "routes:\n  - {destination: 203.0.113.0/24, gateway: 192.0.2.1}\n", "apply", "-f", "-", "--netns", n.Name); code != 0 {
+		t.Fatalf("setup: %s", stderr)
+	}
+	doc := `addresses:
+  - {link: nope0, address: 192.0.2.20/24}
+routes:
+  - {destination: 198.51.100.0/24, gateway: 192.0.2.1}
+`
+	out, stderr, code := netctl(t, doc, "plan", "-f", "-", "--prune", "--netns", n.Name)
+	if code != 1 || !strings.Contains(stderr, "nope0") || !strings.Contains(out, "+ route 198.51.100.0/24") || strings.Contains(out, "- route") {
+		t.Errorf("plan: exit %d\nstdout:\n%s\nstderr:\n%s", code, out, stderr)
+	}
+	out, stderr, code = netctl(t, doc, "apply", "-f", "-", "--prune", "--netns", n.Name)
+	if code != 1 || !strings.Contains(stderr, "nope0") || !strings.Contains(stderr, "prune skipped") {
+		t.Errorf("apply: exit %d\nstdout:\n%s\nstderr:\n%s", code, out, stderr)
+	}
+	var routes []struct{ Dst string }
+	n.IPJSON(t, &routes, "route", "show", "proto", "78")
+	got := map[string]bool{}
+	for _, r := range routes {
+		got[r.Dst] = true
+	}
+	if !got["198.51.100.0/24"] || !got["203.0.113.0/24"] {
+		t.Errorf("routes of proto 78 after a partly failed apply with --prune: %v (want the new one added and the old one kept)", got)
+	}
+}

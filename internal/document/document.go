@@ -137,9 +137,13 @@ func (d *Document) Validate() error {
 // first adds and changes, in dependency order: links, addresses, routes,
 // rules. With netprim.WithPrune the second pass deletes what is owned and
 // no longer wanted, in reverse order: rules, routes, addresses, links. So
-// nothing is deleted before its replacement is in place. A stage that fails
-// stops the stages after it (an address on a missing link cannot work); the
-// error names the stage and the plan holds what was changed.
+// nothing is deleted before its replacement is in place.
+//
+// An error in one stage does not stop the others (each package already
+// applies every object it can); the errors are joined, each prefixed with
+// its stage. After any error in the first pass, the prune pass is skipped:
+// nothing is deleted while what should replace it may be missing. The plan
+// holds what was changed.
 func Apply(ctx context.Context, ns *netprim.Namespace, d Document, opts ...netprim.Option) (netprim.Plan, error) {
 	var total netprim.Plan
 	if err := d.Validate(); err != nil {
@@ -148,12 +152,22 @@ func Apply(ctx context.Context, ns *netprim.Namespace, d Document, opts ...netpr
 	prune := netprim.Resolve(opts...).Prune
 	noPrune := append(slices.Clone(opts), func(o *netprim.Options) { o.Prune = false })
 	stages := d.stages(ctx, ns)
+	var errs []error
 	for _, s := range stages {
 		p, err := s.apply(noPrune)
 		total.Merge(p)
 		if err != nil {
-			return total, fmt.Errorf("%s: %w", s.name, err)
+			errs = append(errs, fmt.Errorf("%s: %w", s.name, err))
 		}
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	if len(errs) > 0 {
+		if prune {
+			errs = append(errs, errors.New("prune skipped because of the errors above"))
+		}
+		return total, errors.Join(errs...)
 	}
 	if !prune {
 		return total, nil
@@ -162,15 +176,17 @@ func Apply(ctx context.Context, ns *netprim.Namespace, d Document, opts ...netpr
 		p, err := stages[i].apply(opts)
 		total.Merge(p)
 		if err != nil {
-			return total, fmt.Errorf("%s: %w", stages[i].name, err)
+			errs = append(errs, fmt.Errorf("%s: %w", stages[i].name, err))
 		}
 	}
-	return total, nil
+	return total, errors.Join(errs...)
 }
 
 // Plan validates d and returns what Apply would change, in the order Apply
 // would make the changes. Addresses and routes on links that are still to
-// be created are shown as additions.
+// be created are shown as additions. Like Apply, Plan goes on past an error
+// in one stage, joins the errors, and then leaves out the deletions, which
+// Apply would skip.
 func Plan(ctx context.Context, ns *netprim.Namespace, d Document, opts ...netprim.Option) (netprim.Plan, error) {
 	var total netprim.Plan
 	if err := d.Validate(); err != nil {
@@ -192,6 +208,7 @@ func Plan(ctx context.Context, ns *netprim.Namespace, d Document, opts ...netpri
 	d2.Addresses, d2.Routes = nil, nil
 	for _, a := range d.Addresses {
 		if missing[a.Link] {
+			a.Normalize()
 			laterAddrs.Append(netprim.Change{Action: netprim.Add, Kind: "address", Object: a.String()})
 			continue
 		}
@@ -199,16 +216,20 @@ func Plan(ctx context.Context, ns *netprim.Namespace, d Document, opts ...netpri
 	}
 	for _, r := range d.Routes {
 		if routeUses(r, missing) {
+			r.Normalize()
 			laterRoutes.Append(netprim.Change{Action: netprim.Add, Kind: "route", Object: r.String()})
 			continue
 		}
 		d2.Routes = append(d2.Routes, r)
 	}
-	var deletes []netprim.Plan
+	var (
+		deletes []netprim.Plan
+		errs    []error
+	)
 	for _, s := range d2.stages(ctx, ns) {
 		p, err := s.plan(opts)
 		if err != nil {
-			return total, fmt.Errorf("%s: %w", s.name, err)
+			errs = append(errs, fmt.Errorf("%s: %w", s.name, err))
 		}
 		var del netprim.Plan
 		for _, c := range p.Changes {
@@ -226,6 +247,9 @@ func Plan(ctx context.Context, ns *netprim.Namespace, d Document, opts ...netpri
 			total.Merge(laterRoutes)
 		}
 		deletes = append(deletes, del)
+	}
+	if len(errs) > 0 {
+		return total, errors.Join(errs...) // Apply would not prune
 	}
 	for i := len(deletes) - 1; i >= 0; i-- {
 		total.Merge(deletes[i])
