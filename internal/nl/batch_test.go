@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/netip"
+	"strconv"
 	"testing"
 
 	"golang.org/x/sys/unix"
@@ -70,5 +71,48 @@ func TestExecPerMessageErrors(t *testing.T) {
 	}
 	if count != total {
 		t.Fatalf("dump found %d routes of proto 78, want %d", count, total)
+	}
+}
+
+func TestMain(m *testing.M) { nstest.Main(m) }
+
+// TestExecEveryMessageFails: when every request of a large batch fails, each
+// failure is still reported, also with the small socket buffers an
+// unprivileged caller may get (the replies must not overflow the receive
+// buffer, a chunk must fit the send buffer).
+func TestExecEveryMessageFails(t *testing.T) {
+	for _, size := range []int{sockBuf, 64 << 10} {
+		t.Run(strconv.Itoa(size), func(t *testing.T) { testExecEveryMessageFails(t, size) })
+	}
+}
+
+func testExecEveryMessageFails(t *testing.T, size int) {
+	n := nstest.New(t)
+	c, err := DialRoute(n.Namespace)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.setBuffers(size, size) // as small as an unprivileged caller may get
+
+	var b Batch
+	dst := netip.MustParseAddr("10.9.9.9")
+	blackhole(&b, dst, unix.NLM_F_CREATE|unix.NLM_F_EXCL)
+	if errs, err := c.Exec(context.Background(), &b); err != nil || errs[0] != nil {
+		t.Fatalf("first add: %v %v", err, errs)
+	}
+	b.Reset()
+	const total = 5000
+	for i := 0; i < total; i++ {
+		blackhole(&b, dst, unix.NLM_F_CREATE|unix.NLM_F_EXCL)
+	}
+	errs, err := c.Exec(context.Background(), &b)
+	if err != nil {
+		t.Fatalf("exchange failed (chunk %d bytes, %d messages): %v", c.chunk, c.msgs, err)
+	}
+	for i, e := range errs {
+		if !errors.Is(e, unix.EEXIST) {
+			t.Fatalf("message %d: %v, want EEXIST", i, e)
+		}
 	}
 }

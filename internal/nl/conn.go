@@ -18,11 +18,14 @@ import (
 const (
 	flagRequest = unix.NLM_F_REQUEST
 	flagAck     = unix.NLM_F_ACK
-	// chunkBytes bounds one sendmsg. The kernel handles every message of a
-	// chunk inside sendmsg, so replies are queued when it returns.
+	// chunkBytes bounds one sendmsg (further bounded by the socket's send
+	// buffer). The kernel handles every message of a chunk inside sendmsg,
+	// so replies are queued when it returns.
 	chunkBytes = 256 << 10
 	// sockBuf is the socket buffer size asked for (SO_*BUFFORCE as root).
 	sockBuf = 8 << 20
+	// replyTruesize is what one small reply costs in the receive buffer.
+	replyTruesize = 1024
 	// dumpRetries bounds retries of a dump interrupted by concurrent changes.
 	dumpRetries = 10
 )
@@ -38,10 +41,12 @@ var ErrUnknownResult = errors.New("result unknown: re-read kernel state")
 // Conn is a raw NETLINK_ROUTE socket, opened inside a namespace, for batched
 // requests and dumps. It is safe for concurrent use; calls are serialised.
 type Conn struct {
-	mu   sync.Mutex
-	fd   int
-	seq  uint32
-	rbuf []byte
+	mu    sync.Mutex
+	fd    int
+	seq   uint32
+	rbuf  []byte
+	chunk int // bytes per sendmsg
+	msgs  int // requests per sendmsg
 }
 
 // DialRoute opens a NETLINK_ROUTE socket in ns (nil: the caller's) with large
@@ -58,11 +63,7 @@ func DialRoute(ns *netprim.Namespace) (*Conn, error) {
 	}
 	// The kernel caps one dump datagram at 32 KiB; 64 KiB always suffices.
 	c := &Conn{fd: fd, rbuf: make([]byte, 64<<10)}
-	for _, o := range [][2]int{{unix.SO_SNDBUFFORCE, unix.SO_SNDBUF}, {unix.SO_RCVBUFFORCE, unix.SO_RCVBUF}} {
-		if unix.SetsockoptInt(fd, unix.SOL_SOCKET, o[0], sockBuf) != nil {
-			_ = unix.SetsockoptInt(fd, unix.SOL_SOCKET, o[1], sockBuf)
-		}
-	}
+	c.setBuffers(sockBuf, sockBuf)
 	_ = unix.SetsockoptInt(fd, unix.SOL_NETLINK, unix.NETLINK_EXT_ACK, 1)
 	_ = unix.SetsockoptInt(fd, unix.SOL_NETLINK, unix.NETLINK_CAP_ACK, 1)
 	_ = unix.SetsockoptInt(fd, unix.SOL_NETLINK, unix.NETLINK_GET_STRICT_CHK, 1)
@@ -71,6 +72,29 @@ func DialRoute(ns *netprim.Namespace) (*Conn, error) {
 		return nil, netprim.KernelError("bind", "netlink socket", err)
 	}
 	return c, nil
+}
+
+// setBuffers asks for socket buffers of snd and rcv bytes (forced where
+// the caller has CAP_NET_ADMIN, else capped by net.core.[rw]mem_max) and
+// sizes the chunks of Exec to what was granted. A chunk must fit the send
+// buffer (netlink refuses larger datagrams with EMSGSIZE), and the error
+// replies of a chunk whose every request fails must fit the receive buffer,
+// which counts each reply at its buffer size (about 1 KiB for a small
+// reply), not at its length.
+func (c *Conn) setBuffers(snd, rcv int) {
+	if unix.SetsockoptInt(c.fd, unix.SOL_SOCKET, unix.SO_SNDBUFFORCE, snd) != nil {
+		_ = unix.SetsockoptInt(c.fd, unix.SOL_SOCKET, unix.SO_SNDBUF, snd)
+	}
+	if unix.SetsockoptInt(c.fd, unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, rcv) != nil {
+		_ = unix.SetsockoptInt(c.fd, unix.SOL_SOCKET, unix.SO_RCVBUF, rcv)
+	}
+	c.chunk, c.msgs = chunkBytes, 1<<30
+	gs, err1 := unix.GetsockoptInt(c.fd, unix.SOL_SOCKET, unix.SO_SNDBUF)
+	gr, err2 := unix.GetsockoptInt(c.fd, unix.SOL_SOCKET, unix.SO_RCVBUF)
+	if err1 == nil && err2 == nil {
+		c.chunk = max(min(chunkBytes, gs/2), 4096)
+		c.msgs = max(gr/(2*replyTruesize), 16)
+	}
 }
 
 // Close closes the socket.
@@ -110,7 +134,7 @@ func (c *Conn) Exec(ctx context.Context, b *Batch) ([]error, error) {
 			return errs, err
 		}
 		j, size := i, 0
-		for j < n && (j == i || size+len(b.msg(j)) <= chunkBytes) {
+		for j < n && (j == i || size+len(b.msg(j)) <= c.chunk && j-i < c.msgs) {
 			size += len(b.msg(j))
 			j++
 		}
@@ -310,7 +334,10 @@ func (c *Conn) dumpOnce(typ uint16, req []byte, fn func(typ uint16, data []byte)
 			// Drain the rest of the dump so the socket stays usable.
 			for !done {
 				n, _, err := unix.Recvfrom(c.fd, c.rbuf, 0)
-				if err != nil && err != unix.EINTR {
+				if err == unix.EINTR {
+					continue
+				}
+				if err != nil {
 					return false, ferr
 				}
 				walk(c.rbuf[:n], func(mt, _ uint16, s uint32, _ []byte) bool {

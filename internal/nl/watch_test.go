@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -506,5 +507,30 @@ func TestWatchBadInput(t *testing.T) {
 	cancel()
 	if _, err := nl.Watch(done, nil, nl.LinkGroups(), nl.WatchConfig{}); !errors.Is(err, context.Canceled) {
 		t.Fatalf("ended ctx: %v, want context.Canceled", err)
+	}
+}
+
+// TestWatchNoSilentLossAfterResync: after an overflow the kernel keeps
+// dropping notifications, without reporting another error, until the
+// socket's queue is empty. A change made after the receiver saw the Resync
+// (and listed) must therefore still arrive, or be covered by a new Resync.
+// With a backlog left queued behind the Resync it was lost silently.
+func TestWatchNoSilentLossAfterResync(t *testing.T) {
+	n := nstest.New(t)
+	ch := watchStart(t, n.Namespace, nl.RouteGroups(), nl.WatchConfig{ReceiveBuffer: 32 << 10, Queue: 1})
+	watchFlood(t, n, 0, 2000)
+	for ev := watchNext(t, ch); !ev.Resync; ev = watchNext(t, ch) {
+	}
+	// The receiver lists now. Give the watcher time to fill the one-slot
+	// channel from whatever is still queued (an ordering aid, not a
+	// measurement), then change something.
+	time.Sleep(200 * time.Millisecond)
+	n.Run(t, "ip", "route", "add", "blackhole", "203.0.113.7/32", "proto", "78")
+	want := add("route", "blackhole 203.0.113.7/32 proto 78")
+	for {
+		ev := watchNext(t, ch) // fails the test if the change was lost silently
+		if ev == want || ev.Resync {
+			return
+		}
 	}
 }

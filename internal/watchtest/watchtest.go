@@ -106,8 +106,9 @@ func Overflow(t testing.TB, ch <-chan netprim.Event, kind string, mark func(i in
 			events++
 		}
 	}
-	// Drops may go on while the rest of the kernel queue is read (each
-	// reported as a Resync): add markers until one arrives.
+	// The watcher emptied the kernel queue before the Resync, so a marker
+	// arrives, unless the flood's tail overflowed the small buffer again
+	// (reported as another Resync): add markers until one arrives.
 	i := 0
 	for caught := false; !caught; i++ {
 		if i == 50 {
