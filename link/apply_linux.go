@@ -80,9 +80,15 @@ func addEthtool(ctx context.Context, ns *netprim.Namespace, links []Status, pciD
 // Plan returns the changes Apply would make to ns for want, without making
 // them. With netprim.WithPrune it includes the deletion of owned links that
 // are not wanted, of every kind except those created by their own packages
-// (bond, bridge, vlan, wireguard). An invalid spec, a link without a kind
-// that does not exist, or an existing link that would need replacing but is
-// not owned make Plan return an error and no changes.
+// (bond, bridge, vlan, wireguard).
+//
+// Like Apply, Plan goes on past a link it cannot plan (a link without a
+// kind that does not exist, a master that does not exist, an existing link
+// that would need replacing but is not owned): it returns the changes of
+// the other links, which are the changes Apply would make, together with
+// one error per such link, joined and in the order of want. An invalid
+// spec, or a failure to read the links of ns, returns an error and no
+// changes.
 //
 // Attributes of a link that Apply would create are shown as changes from
 // "none" where Plan cannot know what the kernel will choose.

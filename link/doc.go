@@ -75,4 +75,8 @@
 // netprim.ErrPermission (CAP_NET_ADMIN is needed), a kind the kernel lacks
 // wraps netprim.ErrUnsupported and names the module ("kernel lacks link
 // kind dummy: modprobe dummy"), a missing link wraps netprim.ErrNotFound.
+//
+// Errors of independent links are joined, one per link: Plan and Apply go
+// on with the other links, so Plan's changes next to its error are the
+// changes Apply would make.
 package link

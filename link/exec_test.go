@@ -477,3 +477,56 @@ func TestExecCancel(t *testing.T) {
 		}
 	}
 }
+
+// TestExecPartialFailureMatchesPlan: when some links cannot be planned,
+// Apply makes exactly the changes Plan showed and returns the same errors.
+func TestExecPartialFailureMatchesPlan(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		links []*observed
+		want  []Spec
+		opts  []netprim.Option
+		calls []string
+	}{
+		{"missing link",
+			[]*observed{lnk(2, "veth1", "veth", func(o *observed) { o.ParentIndex = 3 }), lnk(3, "veth2", "veth", func(o *observed) { o.ParentIndex = 2 })},
+			[]Spec{{Name: "nope0", MTU: 1400}, {Name: "veth1", MTU: 1300}}, nil,
+			[]string{"mtu veth1 1300"}},
+		{"missing master, creation, prune",
+			[]*observed{lnk(2, "eth0", "", isUp), lnk(3, "old0", "dummy", owned)},
+			[]Spec{{Name: "eth0", Master: new("br9"), MTU: 9000}, {Name: "v1", Veth: &Veth{Peer: "v2"}, Up: new(true)}, {Name: "v2", Up: new(true)}},
+			[]netprim.Option{netprim.WithPrune()},
+			[]string{"add v1", "altname v1 netprim.v1", "up v2 true", "del old0"}},
+		{"foreign link of another kind",
+			[]*observed{lnk(2, "x", "ifb"), lnk(3, "eth0", "")},
+			[]Spec{{Name: "x", Kind: "dummy", MTU: 1400}, {Name: "eth0", Up: new(true), Alias: new("up")}}, nil,
+			[]string{`alias eth0 "up"`, "up eth0 true"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFake(tc.links...)
+			o := netprim.Resolve(tc.opts...)
+			want, err := prepare(tc.want, o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			st, err := f.snapshot(want)
+			if err != nil {
+				t.Fatal(err)
+			}
+			planned, planErr := (&planner{owner: o.Owner, prune: o.Prune, scope: defaultScope}).planAll(want, st)
+			if planErr == nil || planned.Empty() {
+				t.Fatalf("Plan: want changes and an error, got %q, %v", planned, planErr)
+			}
+			applied, _, applyErr := fakeApply(t.Context(), f, tc.want, tc.opts...)
+			if d := cmp.Diff(planned.String(), applied.String()); d != "" {
+				t.Errorf("Plan and Apply differ (-plan +apply):\n%s", d)
+			}
+			if applyErr == nil || planErr.Error() != applyErr.Error() {
+				t.Errorf("errors differ:\nPlan:  %v\nApply: %v", planErr, applyErr)
+			}
+			if d := cmp.Diff(tc.calls, f.calls); d != "" {
+				t.Errorf("calls (-want +got):\n%s", d)
+			}
+		})
+	}
+}

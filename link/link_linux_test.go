@@ -252,6 +252,50 @@ func TestPlanMatchesApply(t *testing.T) {
 	}
 }
 
+// TestPlanPartialFailureKernel: a link named in want that does not exist makes
+// Plan return an error for it and the changes of the other links, and
+// Apply then does exactly what Plan said.
+func TestPlanPartialFailureKernel(t *testing.T) {
+	n := nstest.New(t)
+	n.Run(t, "ip", "link", "add", "veth1", "type", "veth", "peer", "name", "veth2")
+	want := []Spec{{Name: "nope0", MTU: 1400}, {Name: "veth1", MTU: 1300}}
+	const wantPlan = "~ link veth1 mtu 1500 -> 1300"
+	check := func(what string, p netprim.Plan, err error) {
+		t.Helper()
+		if p.String() != wantPlan {
+			t.Errorf("%s: plan %q, want %q", what, p, wantPlan)
+		}
+		if !errors.Is(err, netprim.ErrNotFound) || !strings.Contains(err.Error(), "link nope0") || strings.Contains(err.Error(), "veth1") {
+			t.Errorf("%s: error %v, want one wrapping ErrNotFound for nope0 only", what, err)
+		}
+	}
+	planned, planErr := Plan(t.Context(), n.Namespace, want)
+	check("Plan", planned, planErr)
+	if ip := ipLinks(t, n); ip["veth1"].MTU != 1500 {
+		t.Fatalf("Plan changed the kernel: veth1 mtu %d", ip["veth1"].MTU)
+	}
+	var writes int64
+	applied, applyErr := Apply(t.Context(), n.Namespace, want, netprim.WithWriteCounter(&writes))
+	check("Apply", applied, applyErr)
+	if planErr != nil && applyErr != nil && planErr.Error() != applyErr.Error() {
+		t.Errorf("errors differ:\nPlan:  %v\nApply: %v", planErr, applyErr)
+	}
+	if writes != 1 {
+		t.Errorf("Apply sent %d write requests, want 1", writes)
+	}
+	ip := ipLinks(t, n)
+	if ip["veth1"].MTU != 1300 || ip["veth2"].MTU != 1500 {
+		t.Errorf("after Apply: veth1 mtu %d (want 1300), veth2 mtu %d (want 1500)", ip["veth1"].MTU, ip["veth2"].MTU)
+	}
+	if _, ok := ip["nope0"]; ok {
+		t.Error("nope0 was created")
+	}
+	again, err := Plan(t.Context(), n.Namespace, want)
+	if !again.Empty() || !errors.Is(err, netprim.ErrNotFound) {
+		t.Errorf("Plan after Apply: %q, %v; want no changes and the error for nope0", again, err)
+	}
+}
+
 // linkEvents subscribes to link notifications in n.
 type linkEvents struct {
 	c *mdnl.Conn

@@ -427,7 +427,9 @@ func prepare(want []Spec, o netprim.Options) ([]Spec, error) {
 }
 
 // planAll is Plan without I/O: every operation Apply would make against
-// st, with the creations' effects predicted.
+// st, with the creations' effects predicted. Like Apply, it skips the links
+// it cannot plan and returns the plan of the others together with their
+// joined errors.
 func (p *planner) planAll(want []Spec, st *state) (netprim.Plan, error) {
 	failed := make(map[string]error)
 	ops := p.structure(want, st, failed)
@@ -435,14 +437,11 @@ func (p *planner) planAll(want []Spec, st *state) (netprim.Plan, error) {
 	ops = append(ops, p.attributes(want, st, failed)...)
 	prunes, warnings := p.prunes(want, st)
 	ops = append(ops, prunes...)
-	if err := joinFailed(want, failed); err != nil {
-		return netprim.Plan{}, err
-	}
 	plan := netprim.Plan{Warnings: warnings}
 	for _, o := range ops {
 		plan.Append(o.change)
 	}
-	return plan, nil
+	return plan, joinFailed(want, failed)
 }
 
 func orUnknown(s string) string {

@@ -39,14 +39,11 @@ func planLines(t *testing.T, want []Spec, links []*observed, opts ...netprim.Opt
 	}
 	p := &planner{owner: o.Owner, prune: o.Prune, scope: defaultScope}
 	plan, err := p.planAll(want, newState(links))
-	if err != nil {
-		return nil, nil, err
-	}
 	var lines []string
 	for _, c := range plan.Changes {
 		lines = append(lines, c.String())
 	}
-	return lines, plan.Warnings, nil
+	return lines, plan.Warnings, err
 }
 
 func TestPlanChanges(t *testing.T) {
@@ -183,7 +180,7 @@ func TestPlanErrors(t *testing.T) {
 				t.Fatalf("no error; plan %q", lines)
 			}
 			if lines != nil {
-				t.Errorf("plan %q returned with error", lines)
+				t.Errorf("plan %q returned for a link that cannot be planned", lines)
 			}
 			if tc.is != nil && !errors.Is(err, tc.is) {
 				t.Errorf("error %v is not %v", err, tc.is)
@@ -196,13 +193,77 @@ func TestPlanErrors(t *testing.T) {
 }
 
 func TestPlanIndependentErrorsJoined(t *testing.T) {
-	_, _, err := planLines(t, []Spec{{Name: "a", MTU: 1400}, {Name: "eth0", MTU: 1400}, {Name: "b"}}, []*observed{lnk(2, "eth0", "")})
+	lines, _, err := planLines(t, []Spec{{Name: "a", MTU: 1400}, {Name: "eth0", MTU: 1400}, {Name: "b"}}, []*observed{lnk(2, "eth0", "")})
 	if err == nil {
 		t.Fatal("no error")
 	}
 	msg := err.Error()
 	if !strings.Contains(msg, "link a") || !strings.Contains(msg, "link b") || strings.Contains(msg, "eth0") {
 		t.Errorf("error %q: want errors for a and b only", msg)
+	}
+	if d := cmp.Diff([]string{"~ link eth0 mtu 1500 -> 1400"}, lines); d != "" {
+		t.Errorf("plan of the links that can be planned (-want +got):\n%s", d)
+	}
+}
+
+// TestPlanPartialFailure: a link that cannot be planned does not hide the
+// changes of the others, the way Apply makes them anyway.
+func TestPlanPartialFailure(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		want  []Spec
+		links []*observed
+		opts  []netprim.Option
+		lines []string
+		errs  []string // one per failed link, in the order of want
+		is    error
+	}{
+		{"missing link before an existing one",
+			[]Spec{{Name: "nope0", MTU: 1400}, {Name: "veth1", MTU: 1300}},
+			[]*observed{lnk(2, "veth1", "veth", peer("veth2")), lnk(3, "veth2", "veth", peer("veth1"))}, nil,
+			[]string{"~ link veth1 mtu 1500 -> 1300"},
+			[]string{"set link nope0: not found: it does not exist and has no kind, so it is not created"},
+			netprim.ErrNotFound},
+		{"missing master, creation and prune go on",
+			[]Spec{{Name: "eth0", Master: new("br9"), MTU: 9000}, {Name: "d0", Kind: "dummy", Up: new(true)}},
+			[]*observed{lnk(2, "eth0", ""), lnk(3, "old0", "dummy", owned)}, []netprim.Option{netprim.WithPrune()},
+			[]string{"+ link d0 (dummy, up)", "- link old0"},
+			[]string{"set link eth0: master: not found: link br9 does not exist"},
+			netprim.ErrNotFound},
+		{"foreign link of another kind",
+			[]Spec{{Name: "x", Kind: "dummy", MTU: 1400}, {Name: "eth0", Up: new(true)}},
+			[]*observed{lnk(2, "x", "veth"), lnk(3, "eth0", "")}, nil,
+			[]string{"~ link eth0 up false -> true"},
+			[]string{"create link x: exists as kind veth and is not owned by netprim"},
+			nil},
+		{"two failures joined in the order of want",
+			[]Spec{{Name: "b9", Alias: new("b")}, {Name: "eth0", TxQueueLen: 10}, {Name: "a9", Alias: new("a")}},
+			[]*observed{lnk(2, "eth0", "")}, nil,
+			[]string{"~ link eth0 txQueueLen 1000 -> 10"},
+			[]string{"set link b9: not found", "set link a9: not found"},
+			netprim.ErrNotFound},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			lines, _, err := planLines(t, tc.want, tc.links, tc.opts...)
+			if d := cmp.Diff(tc.lines, lines); d != "" {
+				t.Errorf("plan (-want +got):\n%s", d)
+			}
+			if err == nil {
+				t.Fatal("no error")
+			}
+			if tc.is != nil && !errors.Is(err, tc.is) {
+				t.Errorf("error %v is not %v", err, tc.is)
+			}
+			msgs := strings.Split(err.Error(), "\n")
+			if len(msgs) != len(tc.errs) {
+				t.Fatalf("errors %q, want %d", msgs, len(tc.errs))
+			}
+			for i, m := range tc.errs {
+				if !strings.HasPrefix(msgs[i], m) {
+					t.Errorf("error %d %q, want prefix %q", i, msgs[i], m)
+				}
+			}
+		})
 	}
 }
 

@@ -83,34 +83,6 @@ func TestWatchCancelCloses(t *testing.T) {
 	}
 }
 
-// ExampleWatch follows changes in the namespace "blue" (made with "ip netns
-// add blue") until interrupted.
-func ExampleWatch() {
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	ns, err := netprim.OpenNamespace("blue")
-	if err != nil {
-		fmt.Println(err)
-		return
-	}
-	defer ns.Close()
-	// Subscribe before reading the current state, so that no change
-	// falls between the two.
-	events, err := link.Watch(ctx, ns)
-	if err != nil {
-		fmt.Println(err)
-		return
-	}
-	// ... List the current state here ...
-	for ev := range events {
-		if ev.Resync {
-			// Changes were lost: List the links again.
-			continue
-		}
-		fmt.Println(ev) // e.g. "+ link veth0"
-	}
-}
-
 func watchStart(t *testing.T, ns *netprim.Namespace, opts ...netprim.WatchOption) <-chan netprim.Event {
 	t.Helper()
 	return watchtest.Start(t, func(ctx context.Context) (<-chan netprim.Event, error) {
