@@ -21,6 +21,10 @@ var (
 	// ErrPermission: the caller lacks a privilege; the message names the
 	// capability, e.g. "needs CAP_NET_ADMIN".
 	ErrPermission = errors.New("permission denied")
+	// ErrConflict: the wanted object collides with one netprim does not
+	// own (another owner's, or the kernel's) and would have to replace it;
+	// netprim refuses, and the message says what to change.
+	ErrConflict = errors.New("conflicts with an object not owned")
 )
 
 // OpError describes a failed operation on one object, for example

@@ -303,8 +303,8 @@ func diff(in planInput) planResult {
 			switch {
 			case len(recreate) > 0 && h.proto != in.owner:
 				r.errs = append(r.errs, &netprim.OpError{Op: "replace", Object: "address " + w.object(),
-					Err: fmt.Errorf("%s cannot change in place and the existing address is not ours (protocol %d): delete it or change the spec",
-						strings.Join(recreate, ", "), h.proto)})
+					Err: fmt.Errorf("%w: %s cannot change in place and the existing address is not ours (protocol %d): delete it or change the spec",
+						netprim.ErrConflict, strings.Join(recreate, ", "), h.proto)})
 			case len(recreate) > 0:
 				del := op{kind: opDelete, a: *h, second: true}
 				add := op{kind: opAdd, a: w, second: true, changes: one(netprim.Change{

@@ -46,6 +46,7 @@ func Plan(ctx context.Context, ns *netprim.Namespace, want []Spec, opts ...netpr
 	}
 	defer s.conn.Close()
 	_, changes := s.diff.run()
+	s.refused()
 	return netprim.Plan{Changes: changes}, errors.Join(s.errs...)
 }
 
@@ -62,6 +63,7 @@ func Apply(ctx context.Context, ns *netprim.Namespace, want []Spec, opts ...netp
 	}
 	defer s.conn.Close()
 	ops := s.diff.ops()
+	s.refused()
 	if len(ops) == 0 {
 		return netprim.Plan{}, errors.Join(s.errs...)
 	}
@@ -69,6 +71,9 @@ func Apply(ctx context.Context, ns *netprim.Namespace, want []Spec, opts ...netp
 	sent, failed := 0, 0
 	errs := s.errs
 	for i := range ops {
+		if ops[i].kind == opDelete && vanished(results[i]) {
+			results[i] = nil // gone already, as wanted
+		}
 		e := results[i]
 		if e == nil {
 			sent++
@@ -95,6 +100,15 @@ func Apply(ctx context.Context, ns *netprim.Namespace, want []Spec, opts ...netp
 		}
 	}
 	return netprim.Plan{Changes: done}, errors.Join(errs...)
+}
+
+// vanished reports whether a delete failed only because there was nothing
+// left to delete: the kernel answers ESRCH for a route and ENOENT for a
+// rule that no longer exists (removed with its link, or by someone else,
+// after the dump). The wanted state is reached, so it is no error.
+func vanished(err error) bool {
+	return err != nil && !errors.Is(err, nl.ErrUnknownResult) &&
+		(errors.Is(err, unix.ESRCH) || errors.Is(err, unix.ENOENT))
 }
 
 func (k opKind) verb() string {
@@ -246,6 +260,14 @@ func (s *session) read(ctx context.Context, ns *netprim.Namespace, x ext) ([]Sta
 		return nil, nil, netprim.KernelError("list", "routes", err)
 	}
 	return have, opaque, nil
+}
+
+// refused adds an error for each wanted route the diff refused to write
+// over the kernel's route for an address.
+func (s *session) refused() {
+	for _, c := range s.diff.conflicts {
+		s.errs = append(s.errs, s.diff.conflictError(c))
+	}
 }
 
 // missingLink returns the first link s names that does not exist.

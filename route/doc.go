@@ -20,7 +20,8 @@
 // Apply does the same: a wanted route whose key exists in the kernel with
 // other attributes (gateway, link, source, scope, type, MTU, onlink, next
 // hops, protocol) is replaced in place with one RTM_NEWROUTE carrying
-// NLM_F_REPLACE, so traffic never sees a gap. A wanted route with a new
+// NLM_F_REPLACE, so traffic never sees a gap (the kernel's own routes for
+// addresses excepted, see Ownership). A wanted route with a new
 // key is added; the route with the old key is a different route, which
 // Apply deletes, after all additions, when pruning.
 //
@@ -44,10 +45,19 @@
 //     mine" mode.
 //   - A wanted route whose key exists with another protocol is taken over:
 //     Apply replaces it with the owner's protocol (and the wanted
-//     attributes), shown in the Plan as a Modify of "protocol". The one
-//     exception is a route the kernel made for an address (protocol
-//     kernel) that already has the wanted attributes: it is left alone, so
-//     deleting the address still removes it.
+//     attributes), shown in the Plan as a Modify of "protocol".
+//   - Routes the kernel made for addresses (protocol kernel: the prefix
+//     route of an address, its local route) are never replaced, taken over
+//     or deleted, so deleting the address still removes them and the host
+//     keeps its connected subnets. A wanted route with such a route's key
+//     is satisfied by it when every field the Spec sets matches; fields
+//     left zero (Source, MTU) are the kernel's to choose, so
+//     {Destination: 192.0.2.0/24, Link: "eth0"} next to the address
+//     192.0.2.1/24 on eth0 needs no write and keeps the kernel's preferred
+//     source 192.0.2.1. A wanted route that differs from it in a field it
+//     sets is refused: Plan and Apply report an error naming the route and
+//     the address ("use another metric or table") and go on with the
+//     other routes.
 //
 // # Ordering and batching
 //
@@ -68,8 +78,11 @@
 // Kernel errors are collected per route with errors.Join, each a
 // *netprim.OpError naming the route and carrying the kernel's extended
 // error message; one failing route does not stop the others. Apply then
-// returns the changes that succeeded together with the error. If ctx is
-// cancelled, Apply stops between batches; applying again converges.
+// returns the changes that succeeded together with the error. A delete
+// that finds its route (or rule) already gone, removed after the dump with
+// its link or by someone else, has reached the wanted state: it counts as
+// done, not as an error. If ctx is cancelled, Apply stops between batches;
+// applying again converges.
 //
 // # Rules
 //

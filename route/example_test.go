@@ -2,6 +2,7 @@ package route_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log"
 	"net/netip"
@@ -66,33 +67,110 @@ func ExampleRule() {
 	// route: rule[0].priority: required: 0 is the kernel's local rule, and without a priority the kernel picks one
 }
 
-// Apply makes the kernel's routes match the wanted ones and prints what it
+// blue names the namespace the examples that change the kernel work in,
+// made with "ip netns add blue", with a veth pair veth0/veth1 and
+// 192.0.2.10/24 on veth0. Their tests (TestExample...) point it at a
+// throwaway namespace set up like that and check what they print.
+var blue = "blue"
+
+// Apply makes the kernel's routes match the wanted ones and reports what it
 // changed; with prune it also removes the routes it made earlier that are
-// no longer wanted, and with WithOwnedTables everything else in table 100.
-// It needs CAP_NET_ADMIN and a namespace named "blue" with link veth0.
+// no longer wanted, and with WithOwnedTables every other route in table
+// 100. The route the kernel made for the address of veth0 is wanted as
+// well: it exists, so it needs no write (and is never taken over). A second
+// Apply of the same routes changes nothing. It needs CAP_NET_ADMIN.
 func ExampleApply() {
-	ns, err := netprim.OpenNamespace("blue")
+	ns, err := netprim.OpenNamespace(blue)
 	if err != nil {
 		log.Fatal(err)
 	}
 	defer ns.Close()
 	want := []route.Spec{
+		{Destination: netip.MustParsePrefix("192.0.2.0/24"), Link: "veth0"},
 		{Destination: netip.MustParsePrefix("198.51.100.0/24"), Gateway: netip.MustParseAddr("192.0.2.1"), Link: "veth0"},
 		{Destination: netip.MustParsePrefix("0.0.0.0/0"), Gateway: netip.MustParseAddr("192.0.2.1"), Table: 100},
 	}
-	plan, err := route.Apply(context.Background(), ns, want, netprim.WithPrune(), route.WithOwnedTables(100))
+	for range 2 {
+		plan, err := route.Apply(context.Background(), ns, want, netprim.WithPrune(), route.WithOwnedTables(100))
+		if err != nil {
+			log.Fatal(err)
+		}
+		fmt.Println(plan)
+	}
+}
+
+// ApplyRules keeps the policy rules, marked with the owner's protocol; with
+// prune it removes the owner's rules that are no longer wanted. It needs
+// CAP_NET_ADMIN.
+func ExampleApplyRules() {
+	ns, err := netprim.OpenNamespace(blue)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer ns.Close()
+	rules := []route.Rule{{Priority: 100, Family: route.FamilyIPv4, FwMark: 0xca6c, Invert: true, Table: 51820}}
+	plan, err := route.ApplyRules(context.Background(), ns, rules, netprim.WithPrune())
 	if err != nil {
 		log.Fatal(err)
 	}
 	fmt.Println(plan)
 }
 
-// ApplyRules keeps the policy rules, marked with the owner's protocol.
-func ExampleApplyRules() {
-	rules := []route.Rule{{Priority: 100, Family: route.FamilyIPv4, FwMark: 0xca6c, Invert: true, Table: 51820}}
-	plan, err := route.ApplyRules(context.Background(), nil, rules, netprim.WithPrune())
+// Watch reports the changes of routes and rules. A program keeps reading
+// the channel; the example stops after the change it makes itself. It
+// needs CAP_NET_ADMIN for that change (watching needs no privilege).
+func ExampleWatch() {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ns, err := netprim.OpenNamespace(blue)
 	if err != nil {
 		log.Fatal(err)
 	}
-	fmt.Println(plan)
+	defer ns.Close()
+	// Subscribe before reading the current state, so that no change
+	// falls between the two.
+	events, err := route.Watch(ctx, ns)
+	if err != nil {
+		log.Fatal(err)
+	}
+	// ... List the current state here ...
+	want := []route.Spec{{Destination: netip.MustParsePrefix("203.0.113.0/24"), Type: route.TypeBlackhole}}
+	if _, err := route.Apply(ctx, ns, want); err != nil {
+		log.Fatal(err)
+	}
+	for ev := range events {
+		if ev.Resync {
+			// Changes were lost: List the routes or rules again.
+			continue
+		}
+		fmt.Println(ev)
+		break
+	}
+}
+
+// Plan and Apply check their whole input before they read or write
+// anything: here an option, naming what is wrong.
+func ExamplePlan() {
+	want := []route.Spec{{Destination: netip.MustParsePrefix("0.0.0.0/0"), Gateway: netip.MustParseAddr("192.0.2.1")}}
+	_, err := route.Plan(context.Background(), nil, want, route.WithOwnedTables(100, 255))
+	fmt.Println(errors.Is(err, netprim.ErrInvalidSpec))
+	fmt.Println(err)
+	// Output:
+	// true
+	// route: owned table 255: invalid spec: the kernel keeps this table
+}
+
+// PlanRules and ApplyRules check every rule before they read or write
+// anything, and name the bad field.
+func ExamplePlanRules() {
+	rules := []route.Rule{
+		{Priority: 100, Family: route.FamilyIPv4, FwMark: 0xca6c, Invert: true, Table: 51820},
+		{Priority: 101, From: netip.MustParsePrefix("10.0.0.0/8"), Action: route.ActionBlackhole, Table: 5},
+	}
+	_, err := route.PlanRules(context.Background(), nil, rules)
+	fmt.Println(errors.Is(err, netprim.ErrInvalidSpec))
+	fmt.Println(err)
+	// Output:
+	// true
+	// route: rule[1].table: only action lookup uses a table
 }

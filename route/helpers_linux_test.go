@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"encoding/binary"
 	"net/netip"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -16,10 +17,19 @@ import (
 
 // newNS returns a namespace with a veth pair va/vb, both up, with
 // 192.0.2.1/24 and 2001:db8::1/64 on va and 198.51.100.1/24 and
-// 2001:db8:1::1/64 on vb.
+// 2001:db8:1::1/64 on vb. The links get no IPv6 link-local address
+// (addr_gen_mode none): its local route would appear only when duplicate
+// address detection ends, at a moment of the kernel's choosing, in the
+// middle of tests that compare the routes before and after an Apply.
 func newNS(t testing.TB) *nstest.NS {
 	t.Helper()
 	n := nstest.New(t)
+	err := n.Do(func() error {
+		return os.WriteFile("/proc/sys/net/ipv6/conf/default/addr_gen_mode", []byte("1\n"), 0o644)
+	})
+	if err != nil {
+		t.Fatalf("no IPv6 link-local addresses: %v", err)
+	}
 	n.Run(t, "ip", "link", "add", "va", "type", "veth", "peer", "name", "vb")
 	for _, c := range [][]string{
 		{"link", "set", "va", "up"},

@@ -67,8 +67,8 @@ func count(n *int64, k int) {
 // checkOptions rejects owner ids the kernel reserves and tables that
 // cannot be owned.
 func checkOptions(o netprim.Options, x ext) error {
-	if o.Owner.ID <= uint8(ProtocolStatic) {
-		return fmt.Errorf("route: owner id %d: %w: 0-4 are reserved by the kernel", o.Owner.ID, netprim.ErrInvalidSpec)
+	if err := o.Owner.Validate(); err != nil {
+		return fmt.Errorf("route: %w", err)
 	}
 	for _, t := range x.ownedTables {
 		switch t {

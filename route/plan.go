@@ -1,6 +1,7 @@
 package route
 
 import (
+	"fmt"
 	"slices"
 
 	"github.com/netprim/netprim"
@@ -43,7 +44,16 @@ type routeDiff struct {
 	prune  bool
 	// owned lists the tables whose routes all belong to the owner.
 	owned []uint32
+
+	// conflicts is set by ops: the wanted routes it refused because their
+	// key belongs to a route the kernel made for an address.
+	conflicts []conflict
 }
+
+// conflict is a wanted route (want) that differs, in a field it sets, from
+// the kernel's own route with its key (have). Apply never replaces such a
+// route: it reports the conflict instead.
+type conflict struct{ want, have int32 }
 
 // run computes the writes that make the kernel match want, in the order to
 // send them, and the changes they make.
@@ -72,6 +82,7 @@ func (d *routeDiff) ops() []routeOp {
 		head[k] = int32(i)
 	}
 	used := make([]bool, len(d.have))
+	d.conflicts = nil
 	var ops []routeOp
 	var later []routeOp // adds and replacements that need a gateway resolved
 
@@ -93,18 +104,19 @@ func (d *routeDiff) ops() []routeOp {
 		// Pick the kernel route to keep or replace: an identical one of
 		// ours, a kernel-made one that matches, else the first with the
 		// key, which is the one the kernel replaces (taken over if it is
-		// not ours).
+		// not ours, refused if the kernel made it).
 		var exact, kernelEq, first int32 = -1, -1, -1
 		for j := h; j >= 0; j = next[j] {
 			if used[j] {
 				continue
 			}
-			diff := differ(w, &d.have[j], d.owner)
 			switch {
-			case diff == 0:
+			case d.have[j].Protocol == ProtocolKernel:
+				if kernelSatisfies(w, &d.have[j]) {
+					kernelEq = j
+				}
+			case differ(w, &d.have[j], d.owner) == 0:
 				exact = j
-			case diff == fProtocol && d.have[j].Protocol == ProtocolKernel:
-				kernelEq = j
 			}
 			if first < 0 {
 				first = j
@@ -125,6 +137,15 @@ func (d *routeDiff) ops() []routeOp {
 			continue
 		case kernelEq >= 0:
 			used[kernelEq] = true
+			continue
+		case first >= 0 && d.have[first].Protocol == ProtocolKernel:
+			// Replacing it would change (and take over) the route of
+			// an address; like a route that cannot be written, the
+			// wanted one still protects its key from pruning.
+			d.conflicts = append(d.conflicts, conflict{want: int32(i), have: first})
+			for j := h; j >= 0; j = next[j] {
+				used[j] = true
+			}
 			continue
 		}
 		op := routeOp{kind: opAdd, want: int32(i), have: -1}
@@ -266,6 +287,37 @@ func differ(w *Spec, h *Status, owner Protocol) fields {
 		d |= fProtocol
 	}
 	return d
+}
+
+// kernelSatisfies reports whether the kernel's own route h (protocol
+// kernel, made for an address) already is the wanted route w. Fields w
+// leaves unset (a preferred source, an MTU) are the kernel's to choose:
+// the kernel gives the route of an IPv4 address that address as source.
+func kernelSatisfies(w *Spec, h *Status) bool {
+	d := differ(w, h, ProtocolKernel)
+	if !w.Source.IsValid() {
+		d &^= fSource
+	}
+	if w.MTU == 0 {
+		d &^= fMTU
+	}
+	return d == 0
+}
+
+// conflictError describes c for the error Plan and Apply return: the
+// wanted route, and the kernel's route and address that own its key.
+func (d *routeDiff) conflictError(c conflict) error {
+	h := &d.have[c.have]
+	whose := "an address"
+	switch {
+	case h.Source.IsValid():
+		whose = "address " + h.Source.String()
+	case h.Link != "":
+		whose = "an address on " + h.Link
+	}
+	return &netprim.OpError{Op: "replace", Object: "route " + normalized(&d.want[c.want]).String(),
+		Err: fmt.Errorf("spec[%d]: %w: the key belongs to the kernel's route for %s (%s), which is never replaced: use another metric or table",
+			c.want, netprim.ErrConflict, whose, h.String())}
 }
 
 func sameHops(w, h []NextHop) bool {

@@ -1,6 +1,7 @@
 package route
 
 import (
+	"errors"
 	"strings"
 	"testing"
 
@@ -101,6 +102,18 @@ func TestDiff(t *testing.T) {
 			have: []Status{kernelRoute(t, Spec{Destination: pfx("192.0.2.0/24"), Link: "eth0", Source: addr("192.0.2.10")}, ProtocolKernel)},
 		},
 		{
+			name: "kernel route: a source the spec leaves unset is not compared",
+			want: []Spec{{Destination: pfx("192.0.2.0/24"), Link: "eth0"}},
+			have: []Status{kernelRoute(t, Spec{Destination: pfx("192.0.2.0/24"), Link: "eth0", Source: addr("192.0.2.10")}, ProtocolKernel)},
+		},
+		{
+			name:  "kernel route: wanted and pruned never",
+			want:  []Spec{{Destination: pfx("2001:db8::/64"), Link: "eth0", Metric: 256}},
+			prune: true,
+			owned: []uint32{TableMain},
+			have:  []Status{kernelRoute(t, Spec{Destination: pfx("2001:db8::/64"), Link: "eth0", Metric: 256}, ProtocolKernel)},
+		},
+		{
 			name:  "prune deletes only our stale routes",
 			want:  []Spec{gw},
 			prune: true,
@@ -191,6 +204,64 @@ func TestDiff(t *testing.T) {
 				t.Errorf("ops cover %d changes of %d", n, len(changes))
 			}
 		})
+	}
+}
+
+// TestDiffKernelRouteNeverReplaced: a wanted route whose key belongs to a
+// route the kernel made for an address, and that differs from it in a field
+// the spec sets, is refused rather than written over the kernel's route;
+// the refusal names the route and the address, and nothing with the key is
+// pruned.
+func TestDiffKernelRouteNeverReplaced(t *testing.T) {
+	connected := kernelRoute(t, Spec{Destination: pfx("192.0.2.0/24"), Link: "eth0", Source: addr("192.0.2.10")}, ProtocolKernel)
+	prefix := kernelRoute(t, Spec{Destination: pfx("2001:db8::/64"), Link: "eth0", Metric: 256}, ProtocolKernel)
+	ours := kernelRoute(t, Spec{Destination: pfx("10.0.0.0/8"), Link: "eth0"}, us)
+	const v4 = "conflicts with an object not owned: the key belongs to the kernel's route for address 192.0.2.10 (192.0.2.0/24 dev eth0 proto kernel scope link src 192.0.2.10), which is never replaced: use another metric or table"
+	const v6 = "conflicts with an object not owned: the key belongs to the kernel's route for an address on eth0 (2001:db8::/64 dev eth0 proto kernel metric 256), which is never replaced: use another metric or table"
+	for _, tt := range []struct {
+		want Spec
+		msg  string // "" when the spec is satisfied or written elsewhere
+		plan []string
+	}{
+		{want: Spec{Destination: pfx("192.0.2.0/24"), Link: "eth1"},
+			msg: "replace route 192.0.2.0/24 dev eth1 scope link: spec[0]: " + v4},
+		{want: Spec{Destination: pfx("192.0.2.0/24"), Link: "eth0", Source: addr("192.0.2.11")},
+			msg: "replace route 192.0.2.0/24 dev eth0 scope link src 192.0.2.11: spec[0]: " + v4},
+		{want: Spec{Destination: pfx("192.0.2.0/24"), Gateway: addr("192.0.2.1")},
+			msg: "replace route 192.0.2.0/24 via 192.0.2.1: spec[0]: " + v4},
+		{want: Spec{Destination: pfx("2001:db8::/64"), Link: "eth0", Metric: 256, MTU: 1400},
+			msg: "replace route 2001:db8::/64 dev eth0 metric 256 mtu 1400: spec[0]: " + v6},
+		{want: Spec{Destination: pfx("192.0.2.0/24"), Link: "eth0", Source: addr("192.0.2.10")}},
+		{want: Spec{Destination: pfx("192.0.2.0/24"), Link: "eth0", Metric: 10},
+			plan: []string{"+ route 192.0.2.0/24 dev eth0 scope link metric 10"}},
+		{want: Spec{Destination: pfx("2001:db8::/64"), Type: TypeBlackhole, Metric: 256, Table: 7},
+			plan: []string{"+ route blackhole 2001:db8::/64 table 7 metric 256"}},
+	} {
+		d := routeDiff{want: norm(t, tt.want), have: []Status{connected, prefix, ours}, owner: us, prune: true, owned: []uint32{TableMain}}
+		ops, changes := d.run()
+		if d := cmp.Diff(append(tt.plan, "- route 10.0.0.0/8 dev eth0 scope link"), lines(changes)); d != "" {
+			t.Errorf("%v: plan (-want +got):\n%s", tt.want, d)
+		}
+		for _, op := range ops {
+			if op.have >= 0 && d.have[op.have].Protocol == ProtocolKernel {
+				t.Errorf("%v: op %+v writes the kernel's route %v", tt.want, op, d.have[op.have])
+			}
+		}
+		var msg string
+		switch len(d.conflicts) {
+		case 0:
+		case 1:
+			err := d.conflictError(d.conflicts[0])
+			if !errors.Is(err, netprim.ErrConflict) {
+				t.Errorf("%v: refusal does not wrap netprim.ErrConflict: %v", tt.want, err)
+			}
+			msg = err.Error()
+		default:
+			t.Errorf("%v: %d conflicts", tt.want, len(d.conflicts))
+		}
+		if msg != tt.msg {
+			t.Errorf("%v: refusal\n got %q\nwant %q", tt.want, msg, tt.msg)
+		}
 	}
 }
 

@@ -15,6 +15,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/netprim/netprim"
+	"github.com/netprim/netprim/nstest"
 )
 
 // roundTrip covers every Spec field, both families, every type, default
@@ -257,9 +258,15 @@ func TestOwnership(t *testing.T) {
 	}
 
 	// Prune with only the first route (and a takeover): our other two go,
-	// every foreign route stays.
+	// every foreign route stays. The routes the kernel made for the
+	// addresses of va are wanted too, as one naturally writes them: they
+	// exist already, so they are neither written nor taken over.
 	keep := []Spec{mine[0], {Destination: pfx("10.30.0.0/24"), Gateway: addr("192.0.2.2"), Link: "va", Metric: 30}}
-	plan, err := Apply(ctx, n.Namespace, keep, netprim.WithPrune())
+	connected := []Spec{
+		{Destination: pfx("192.0.2.0/24"), Link: "va"},
+		{Destination: pfx("2001:db8::/64"), Link: "va", Metric: 256},
+	}
+	plan, err := Apply(ctx, n.Namespace, append(slices.Clone(keep), connected...), netprim.WithPrune())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -279,6 +286,25 @@ func TestOwnership(t *testing.T) {
 	if d := cmp.Diff(wantForeign, foreignAfter); d != "" {
 		t.Errorf("foreign routes changed (-before +after):\n%s", d)
 	}
+	checkConnected(t, n)
+
+	// A wanted route that differs from the kernel's route with its key in
+	// a field it sets is refused, naming the route and the address; the
+	// kernel's route stays as it is and the other routes are applied.
+	clash := []Spec{{Destination: pfx("192.0.2.0/24"), Link: "vb"}, {Destination: pfx("10.42.0.0/24"), Link: "va"}}
+	planned, perr := Plan(ctx, n.Namespace, append(slices.Clone(keep), clash...))
+	plan, err = Apply(ctx, n.Namespace, append(slices.Clone(keep), clash...))
+	if fmt.Sprint(perr) != fmt.Sprint(err) || planned.String() != plan.String() {
+		t.Errorf("Plan and Apply differ on a clash:\n%v\n%v\n%v\n%v", perr, planned, err, plan)
+	}
+	if err == nil || !strings.Contains(err.Error(), "route 192.0.2.0/24 dev vb scope link: spec[2]: ") ||
+		!strings.Contains(err.Error(), "kernel's route for address 192.0.2.1") || !strings.Contains(err.Error(), "use another metric or table") {
+		t.Errorf("a spec clashing with the kernel's route: %v", err)
+	}
+	if d := cmp.Diff([]string{"+ route 10.42.0.0/24 dev va scope link"}, lines(plan.Changes)); d != "" {
+		t.Errorf("clash plan (-want +got):\n%s", d)
+	}
+	checkConnected(t, n)
 
 	// Another owner prunes only its own routes.
 	plan, err = Apply(ctx, n.Namespace, nil, netprim.WithPrune(), netprim.WithOwner(netprim.Owner{ID: 79}))
@@ -294,7 +320,8 @@ func TestOwnership(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d := cmp.Diff([]string{"- route 10.25.0.0/24 via 192.0.2.2 dev va table 100 proto static"}, lines(plan.Changes)); d != "" {
+	wantPlan = []string{"- route 10.25.0.0/24 via 192.0.2.2 dev va table 100 proto static", "- route 10.42.0.0/24 dev va scope link"}
+	if d := cmp.Diff(wantPlan, lines(plan.Changes)); d != "" {
 		t.Errorf("owned table plan (-want +got):\n%s", d)
 	}
 	var t100 []ipRoute
@@ -318,6 +345,23 @@ func TestOwnership(t *testing.T) {
 	n.IPJSON(t, &main, "route", "show", "proto", "kernel")
 	if len(main) != 2 {
 		t.Errorf("kernel routes: %+v", main)
+	}
+	checkConnected(t, n)
+}
+
+// checkConnected fails the test unless the routes the kernel made for the
+// addresses of va (newNS) are there as the kernel made them: protocol
+// kernel, and for IPv4 the address as preferred source.
+func checkConnected(t *testing.T, n *nstest.NS) {
+	t.Helper()
+	var v4, v6 []ipRoute
+	n.IPJSON(t, &v4, "-4", "route", "show", "192.0.2.0/24")
+	n.IPJSON(t, &v6, "-6", "route", "show", "2001:db8::/64")
+	if len(v4) != 1 || v4[0].Dev != "va" || v4[0].Protocol != "kernel" || v4[0].Prefsrc != "192.0.2.1" || v4[0].Scope != "link" {
+		t.Errorf("the kernel's route for 192.0.2.1/24 changed: %+v", v4)
+	}
+	if len(v6) != 1 || v6[0].Dev != "va" || v6[0].Protocol != "kernel" || v6[0].Metric != 256 {
+		t.Errorf("the kernel's route for 2001:db8::1/64 changed: %+v", v6)
 	}
 }
 
@@ -566,5 +610,65 @@ func TestMultipathBackToSingle(t *testing.T) {
 		if d := cmp.Diff(expected(t, want), ipRoutes(t, n, "78"), cmpIP); d != "" {
 			t.Fatalf("step %d: ip (-want +got):\n%s", i, d)
 		}
+	}
+}
+
+// onCheck is a context whose Err runs hook at its at-th call (counting from
+// 1) and reports no cancellation. Apply checks ctx before each dump and
+// before each write batch, so a hook there changes the kernel at a known
+// point between Apply's reading and its writing.
+type onCheck struct {
+	context.Context
+	at    int
+	calls int
+	hook  func()
+}
+
+func (c *onCheck) Err() error {
+	c.calls++
+	if c.calls == c.at {
+		c.hook()
+	}
+	return nil
+}
+
+// TestDeleteOfVanishedRoute: a route Apply prunes that disappears between
+// the dump and the delete (here deleted with ip(8) at the check before the
+// first write batch; in life flushed with its link, say) is gone as wanted:
+// the delete counts as done, not as an error.
+func TestDeleteOfVanishedRoute(t *testing.T) {
+	n := newNS(t)
+	stale := []Spec{
+		{Destination: pfx("10.1.0.0/24"), Gateway: addr("192.0.2.2"), Link: "va"},
+		{Destination: pfx("2001:db8:5::/64"), Gateway: addr("2001:db8::2"), Link: "va"},
+		{Destination: pfx("10.2.0.0/24"), Link: "vb"},
+	}
+	if _, err := Apply(context.Background(), n.Namespace, stale); err != nil {
+		t.Fatal(err)
+	}
+	// Reading is a link dump and a route dump (two checks); the third
+	// check comes before the writes.
+	ctx := &onCheck{Context: context.Background(), at: 3, hook: func() {
+		n.Run(t, "ip", "route", "del", "10.1.0.0/24")
+		n.Run(t, "ip", "-6", "route", "del", "2001:db8:5::/64")
+	}}
+	var writes int64
+	plan, err := Apply(ctx, n.Namespace, nil, netprim.WithPrune(), netprim.WithWriteCounter(&writes))
+	if err != nil {
+		t.Errorf("Apply: %v", err)
+	}
+	want := []string{
+		"- route 10.1.0.0/24 via 192.0.2.2 dev va",
+		"- route 2001:db8:5::/64 via 2001:db8::2 dev va metric 1024",
+		"- route 10.2.0.0/24 dev vb scope link",
+	}
+	if d := cmp.Diff(want, lines(plan.Changes)); d != "" {
+		t.Errorf("plan (-want +got):\n%s", d)
+	}
+	if ctx.calls < ctx.at || writes != 3 {
+		t.Errorf("the routes did not vanish between reading and writing (%d checks, %d writes)", ctx.calls, writes)
+	}
+	if got := ipRoutes(t, n, "78"); len(got) != 0 {
+		t.Errorf("routes left: %v", got)
 	}
 }

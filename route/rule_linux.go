@@ -51,7 +51,7 @@ func PlanRules(ctx context.Context, ns *netprim.Namespace, want []Rule, opts ...
 // rules (priorities 0, 32766 and 32767, protocol kernel) and rules of
 // other protocols are never deleted. A wanted rule that already exists
 // with another protocol is left as it is (rules cannot be replaced in
-// place).
+// place). A rule to delete that is already gone counts as deleted.
 func ApplyRules(ctx context.Context, ns *netprim.Namespace, want []Rule, opts ...netprim.Option) (netprim.Plan, error) {
 	d, c, o, err := startRules(ctx, ns, want, opts)
 	if err != nil {
@@ -71,6 +71,9 @@ func ApplyRules(ctx context.Context, ns *netprim.Namespace, want []Rule, opts ..
 	sent := 0
 	failed := make([]bool, len(changes))
 	for i, e := range results {
+		if !ops[i].add && vanished(e) {
+			e = nil // gone already, as wanted
+		}
 		if e == nil {
 			sent++
 			continue

@@ -246,3 +246,42 @@ func TestRulesAmbiguousDelete(t *testing.T) {
 		t.Errorf("third ApplyRules: %v\n%v", err, plan)
 	}
 }
+
+// TestDeleteOfVanishedRule: a rule ApplyRules prunes that disappears
+// between the dump and the delete is gone as wanted, not an error.
+func TestDeleteOfVanishedRule(t *testing.T) {
+	n := newNS(t)
+	stale := []Rule{
+		{Priority: 100, Family: FamilyIPv4, FwMark: 7, Table: 100},
+		{Priority: 101, Family: FamilyIPv6, Table: 101},
+		{Priority: 102, Family: FamilyIPv4, Table: 102},
+	}
+	if _, err := ApplyRules(context.Background(), n.Namespace, stale); err != nil {
+		t.Fatal(err)
+	}
+	// Reading is one rule dump (one check); the second check comes before
+	// the writes.
+	ctx := &onCheck{Context: context.Background(), at: 2, hook: func() {
+		n.Run(t, "ip", "rule", "del", "priority", "100")
+		n.Run(t, "ip", "-6", "rule", "del", "priority", "101")
+	}}
+	var writes int64
+	plan, err := ApplyRules(ctx, n.Namespace, nil, netprim.WithPrune(), netprim.WithWriteCounter(&writes))
+	if err != nil {
+		t.Errorf("ApplyRules: %v", err)
+	}
+	want := []string{
+		"- rule 100: from all fwmark 0x7 lookup 100",
+		"- rule 102: from all lookup 102",
+		"- rule 101: from all lookup 101 family inet6",
+	}
+	if d := cmp.Diff(want, lines(plan.Changes)); d != "" {
+		t.Errorf("plan (-want +got):\n%s", d)
+	}
+	if ctx.calls < ctx.at || writes != 3 {
+		t.Errorf("the rules did not vanish between reading and writing (%d checks, %d writes)", ctx.calls, writes)
+	}
+	if got := ipRules(t, n, "78"); len(got) != 0 {
+		t.Errorf("rules left: %v", got)
+	}
+}

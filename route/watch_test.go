@@ -103,34 +103,6 @@ func TestWatchCancelCloses(t *testing.T) {
 	}
 }
 
-// ExampleWatch follows changes in the namespace "blue" (made with "ip netns
-// add blue") until interrupted.
-func ExampleWatch() {
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	ns, err := netprim.OpenNamespace("blue")
-	if err != nil {
-		fmt.Println(err)
-		return
-	}
-	defer ns.Close()
-	// Subscribe before reading the current state, so that no change
-	// falls between the two.
-	events, err := route.Watch(ctx, ns)
-	if err != nil {
-		fmt.Println(err)
-		return
-	}
-	// ... List the current state here ...
-	for ev := range events {
-		if ev.Resync {
-			// Changes were lost: List the route or rules again.
-			continue
-		}
-		fmt.Println(ev) // e.g. "- route 198.51.100.0/24 via 192.0.2.1 dev veth0 proto 78"
-	}
-}
-
 func watchStart(t *testing.T, ns *netprim.Namespace, opts ...netprim.WatchOption) <-chan netprim.Event {
 	t.Helper()
 	return watchtest.Start(t, func(ctx context.Context) (<-chan netprim.Event, error) {

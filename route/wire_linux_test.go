@@ -2,10 +2,13 @@ package route
 
 import (
 	"encoding/binary"
+	"fmt"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 	"golang.org/x/sys/unix"
+
+	"github.com/netprim/netprim/internal/nl"
 )
 
 func attr(typ uint16, val ...[]byte) []byte {
@@ -93,4 +96,24 @@ func FuzzParse(f *testing.F) {
 		parseRule(data, &rs)
 		_ = rs.String()
 	})
+}
+
+// TestVanished: which delete failures mean "already gone".
+func TestVanished(t *testing.T) {
+	for _, tc := range []struct {
+		err  error
+		want bool
+	}{
+		{nil, false},
+		{&nl.KernelError{Errno: unix.ESRCH}, true},  // route
+		{&nl.KernelError{Errno: unix.ENOENT}, true}, // rule
+		{fmt.Errorf("%w: %w", nl.ErrUnknownResult, unix.ESRCH), false},
+		{&nl.KernelError{Errno: unix.EEXIST}, false},
+		{&nl.KernelError{Errno: unix.EPERM}, false},
+		{&nl.KernelError{Errno: unix.EINVAL, Message: "Invalid prefix for given prefix length"}, false},
+	} {
+		if got := vanished(tc.err); got != tc.want {
+			t.Errorf("vanished(%v) = %v", tc.err, got)
+		}
+	}
 }
