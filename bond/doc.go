@@ -1,0 +1,57 @@
+// Package bond manages bonding links (IFLA_INFO_KIND "bond"): their mode,
+// their members and every option the bonding driver takes over rtnetlink,
+// on top of package link.
+//
+// # Spec, Plan, Apply, List
+//
+// A Spec is one wanted bond: a name, a mode, the names of its members, the
+// generic link attributes (MTU, up, hardware address) and the bonding
+// options. An option left at its zero value (nil for pointers, "" for
+// names) is not managed: a new bond gets the kernel's default and an
+// existing one keeps what it has.
+//
+// Apply creates missing bonds (marked as owned, see link.Marker), changes
+// options in place, enslaves members and releases links that are enslaved
+// to a wanted bond but are no longer listed as its members. Released links
+// are never deleted; the kernel leaves them down. With netprim.WithPrune it deletes owned bonds that are
+// not wanted (the kernel releases their members) and never touches links of
+// other kinds. A second Apply with the same specs sends no write request.
+//
+// Order: a new bond is created down; its members are taken down before
+// they are enslaved (the bonding driver opens them itself), and the bond is
+// brought up after its members are enslaved. Plan shows a new bond's "up"
+// in its creation line; Apply reports it as a separate change after the
+// members.
+//
+// # Status
+//
+// List reads every bond with one rtnetlink dump: mode, active member,
+// 802.3ad aggregator, every option valid in the bond's mode (as a Spec
+// that Apply would leave unchanged) and, per member, its link state, MII
+// status, active/backup state and LACP aggregator and port states.
+//
+// # In-place changes
+//
+// The bonding driver changes most options on a running bond with members:
+// Apply does so with one request per option and never releases members or
+// takes the bond down for them. Some options are accepted only while the
+// bond is down (lacp_rate, ad_select, ad_user_port_key, ad_lacp_active,
+// tlb_dynamic_lb): Apply takes the bond down, changes them and
+// brings it back up, and Plan marks the steps disruptive. The mode and
+// fail_over_mac are accepted only while the bond has no members: Apply
+// releases the members, takes the bond down, changes the option, brings
+// the bond up and enslaves the members again, all disruptive in the Plan.
+// The bond keeps its interface index, addresses and routes on it are
+// kept, and links it does not own are changed the same way (nothing is
+// deleted).
+//
+// # Errors
+//
+// Invalid specs wrap netprim.ErrInvalidSpec and name the field:
+//
+//	bond: spec[0].lacpRate: only valid in mode 802.3ad, not active-backup
+//
+// A member that is enslaved to a master other than a bond in want (another
+// bond, a bridge) is refused before anything is written, as are a bond
+// listed as its own member and an unknown mode.
+package bond
