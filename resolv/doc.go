@@ -1,0 +1,54 @@
+// Package resolv generates the files of a node's name resolution,
+// /etc/resolv.conf, /etc/hosts and /etc/hostname, and sets the kernel host
+// name, the way Talos Linux does from its ResolverSpec and HostnameSpec:
+// the files are generated from the specs, and manual edits do not persist.
+//
+// # Specs, rendering and parsing
+//
+// ResolverSpec, HostsSpec and HostnameSpec are the wanted contents.
+// RenderResolvConf, RenderHosts and RenderHostname produce the file text;
+// ParseResolvConf, ParseHosts and ParseHostname read it back, so that
+// Parse(Render(s)) equals s after Normalize. Validate checks a spec against
+// what glibc actually uses: it reads at most 3 nameservers (more are
+// written, and the Plan warns, rather than being dropped silently), ndots
+// 0-15, timeout 1-30 seconds, attempts 1-5; names follow RFC 1123 (labels
+// of at most 63 letters, digits and hyphens, at most 253 characters).
+// Errors name the field ("resolv: resolvers.searchDomains[0]: ...") and wrap
+// netprim.ErrInvalidSpec. Config groups the three under the keys
+// "resolvers", "hosts" and "hostname".
+//
+// # Writing files
+//
+// Plan and Apply take a root directory ("" means "/"); the files are
+// ROOT/etc/resolv.conf, ROOT/etc/hosts and ROOT/etc/hostname. A file is
+// written only when its content differs: a second Apply makes no write at
+// all (netprim.WithWriteCounter counts one per file written, mode fixed or
+// kernel name set). A write is atomic: a temporary file in the same
+// directory is written, synced, given mode 0644 and the owner of the file
+// it replaces, renamed over the file, and the directory is synced; a reader
+// sees the old or the new file, never part of one, even when the writer is
+// killed. A file edited by hand is rewritten by the next Apply, and the
+// Plan shows the difference as a line diff: "- file /etc/hosts: OLD LINE",
+// "+ file /etc/hosts: NEW LINE". Invalid specs are rejected before any file
+// is touched.
+//
+// # Symbolic links
+//
+// When a managed file is a symbolic link, typically /etc/resolv.conf
+// pointing to systemd-resolved's stub file, the default policy
+// (SymlinkRefuse) writes nothing and returns an error wrapping ErrSymlink:
+// the link says another program manages the file, and whether to take it
+// over (SymlinkReplace: the link becomes a regular file) or to feed that
+// program's file (SymlinkWriteThrough: the target is written, followed
+// inside the root directory) is the caller's decision; guessing either
+// silently would break a working resolver. Choose with WithSymlinkPolicy.
+//
+// # Kernel host name
+//
+// ApplyHostname sets the kernel host name (and the domain name, when one is
+// given) only when asked where: WithUTSNamespace(path) joins the UTS
+// namespace at path on a locked, throwaway OS thread that is destroyed
+// afterwards, so the caller's namespace is never changed by accident;
+// WithCallerUTSNamespace sets the caller's own. Without either, only
+// /etc/hostname is written and the Plan says so in a warning.
+package resolv
