@@ -106,13 +106,15 @@ func (s Spec) Validate() error {
 	return s.validate("vlan " + name + ": ")
 }
 
-// Validate checks a list of normalized specs: every spec's fields and
-// duplicate names. Errors name the spec by index ("vlan: spec[1].id: ..."),
-// are joined, and wrap netprim.ErrInvalidSpec.
+// Validate checks a list of specs as Apply would take them (normalized
+// copies; want is not modified): every spec's fields and duplicate names.
+// Errors name the spec by index ("vlan: spec[1].id: ..."), are joined, and
+// wrap netprim.ErrInvalidSpec.
 func Validate(want []Spec) error {
 	var errs []error
 	seen := make(map[string]int, len(want))
 	for i, s := range want {
+		s.Normalize() // a copy: Normalize makes new maps
 		prefix := fmt.Sprintf("vlan: spec[%d].", i)
 		if err := s.validate(prefix); err != nil {
 			errs = append(errs, err)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/netprim/netprim"
 	"github.com/netprim/netprim/internal/document"
+	"github.com/netprim/netprim/resolv"
 )
 
 func cmdApply(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer, dry bool) error {
@@ -17,6 +18,8 @@ func cmdApply(ctx context.Context, args []string, stdin io.Reader, stdout io.Wri
 	prune := fs.Bool("prune", false, "delete owned objects the document does not list")
 	owner := fs.Uint("owner", netprim.DefaultOwnerID, "owner id recorded on objects (5-255)")
 	netns := fs.String("netns", "", "network namespace name (/var/run/netns/NAME)")
+	root := fs.String("root", "", "write resolv.conf, hosts and hostname under DIR/etc instead of /etc")
+	uts := fs.String("uts", "", "also set the kernel host name in the UTS namespace at PATH (e.g. /proc/PID/ns/uts)")
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -52,6 +55,12 @@ func cmdApply(ctx context.Context, args []string, stdin io.Reader, stdout io.Wri
 	}
 	defer ns.Close()
 	opts := []netprim.Option{netprim.WithOwner(netprim.Owner{ID: uint8(*owner)})}
+	if *root != "" {
+		opts = append(opts, document.WithRoot(*root))
+	}
+	if *uts != "" {
+		opts = append(opts, resolv.WithUTSNamespace(*uts))
+	}
 	if *prune {
 		opts = append(opts, netprim.WithPrune())
 	}

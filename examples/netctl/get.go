@@ -14,8 +14,11 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/netprim/netprim/addr"
+	"github.com/netprim/netprim/bond"
+	"github.com/netprim/netprim/bridge"
 	"github.com/netprim/netprim/link"
 	"github.com/netprim/netprim/route"
+	"github.com/netprim/netprim/vlan"
 )
 
 func cmdGet(ctx context.Context, args []string, stdout io.Writer) error {
@@ -27,7 +30,7 @@ func cmdGet(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	if len(pos) != 1 {
-		return usageError("get needs exactly one of: links, addresses, routes, rules")
+		return usageError("get needs exactly one of: links, bonds, vlans, bridges, addresses, routes, rules")
 	}
 	switch *output {
 	case "table", "wide", "json", "yaml":
@@ -54,6 +57,24 @@ func cmdGet(ctx context.Context, args []string, stdout io.Writer) error {
 			return err
 		}
 		v, table = ls, func(w *tabwriter.Writer, wide bool) { linkTable(w, ls, wide) }
+	case "bonds", "bond":
+		bs, err := bond.List(ctx, ns)
+		if err != nil {
+			return err
+		}
+		v, table = bs, func(w *tabwriter.Writer, wide bool) { bondTable(w, bs) }
+	case "vlans", "vlan":
+		vs, err := vlan.List(ctx, ns)
+		if err != nil {
+			return err
+		}
+		v, table = vs, func(w *tabwriter.Writer, wide bool) { vlanTable(w, vs) }
+	case "bridges", "bridge":
+		bs, err := bridge.List(ctx, ns)
+		if err != nil {
+			return err
+		}
+		v, table = bs, func(w *tabwriter.Writer, wide bool) { bridgeTable(w, bs) }
 	case "addresses", "address", "addr":
 		as, err := addr.List(ctx, ns)
 		if err != nil {
@@ -73,7 +94,7 @@ func cmdGet(ctx context.Context, args []string, stdout io.Writer) error {
 		}
 		v, table = rs, func(w *tabwriter.Writer, wide bool) { ruleTable(w, rs) }
 	default:
-		return usageError(fmt.Sprintf("unknown object type %q: want links, addresses, routes or rules", pos[0]))
+		return usageError(fmt.Sprintf("unknown object type %q: want links, bonds, vlans, bridges, addresses, routes or rules", pos[0]))
 	}
 	switch *output {
 	case "json":
@@ -225,5 +246,31 @@ func blockStyle(n *yaml.Node) {
 	}
 	for _, c := range n.Content {
 		blockStyle(c)
+	}
+}
+
+func bondTable(w *tabwriter.Writer, bs []bond.Status) {
+	fmt.Fprintln(w, "NAME\tMODE\tSTATE\tMEMBERS\tACTIVE\tOWNER")
+	for _, b := range bs {
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", b.Name, b.Mode, b.OperState,
+			dash(strings.Join(b.Members, ",")), dash(b.ActiveMember), dash(b.OwnedBy))
+	}
+}
+
+func vlanTable(w *tabwriter.Writer, vs []vlan.Status) {
+	fmt.Fprintln(w, "NAME\tPARENT\tID\tPROTOCOL\tMTU\tUP")
+	for _, v := range vs {
+		fmt.Fprintf(w, "%s\t%s\t%d\t%s\t%d\t%v\n", v.Name, v.Parent, v.ID, v.Protocol, v.MTU, v.Up)
+	}
+}
+
+func bridgeTable(w *tabwriter.Writer, bs []bridge.Status) {
+	fmt.Fprintln(w, "NAME\tSTP\tVLAN-FILTERING\tPORTS")
+	for _, b := range bs {
+		var ports []string
+		for _, p := range b.Ports {
+			ports = append(ports, p.Name+"("+p.State+")")
+		}
+		fmt.Fprintf(w, "%s\t%s\t%v\t%s\n", b.Name, dash(b.STPState), b.VLANFiltering, dash(strings.Join(ports, " ")))
 	}
 }

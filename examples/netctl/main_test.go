@@ -231,3 +231,112 @@ routes:
 		t.Errorf("routes of proto 78 after a partly failed apply with --prune: %v (want the new one added and the old one kept)", got)
 	}
 }
+
+// TestLogicalLinksDocument applies the bond → VLAN → bridge stack of
+// testdata/logical.yaml and checks it with ip(8); it runs on the kernel tier.
+func TestLogicalLinksDocument(t *testing.T) {
+	nstest.RequireModules(t, "dummy", "bonding", "8021q")
+	n := named(t)
+	out, stderr, code := netctl(t, "", "plan", "-f", "testdata/logical.yaml", "--netns", n.Name)
+	if code != 0 || !strings.Contains(out, "+ link dummy0") {
+		t.Fatalf("plan: exit %d\n%s\n%s", code, out, stderr)
+	}
+	t.Logf("plan on an empty namespace:\n%s", out)
+	out, stderr, code = netctl(t, "", "apply", "-f", "testdata/logical.yaml", "--netns", n.Name)
+	if code != 0 {
+		t.Fatalf("apply: exit %d\n%s\n%s", code, out, stderr)
+	}
+	t.Logf("apply:\n%s", out)
+	var links []struct {
+		Ifname   string
+		Master   string
+		Linkinfo struct {
+			InfoKind string         `json:"info_kind"`
+			InfoData map[string]any `json:"info_data"`
+		}
+	}
+	n.IPJSON(t, &links, "-d", "link", "show")
+	got := map[string]string{}
+	for _, l := range links {
+		got[l.Ifname] = l.Linkinfo.InfoKind + " master=" + l.Master
+		switch l.Ifname {
+		case "bond0":
+			if l.Linkinfo.InfoData["mode"] != "802.3ad" || l.Linkinfo.InfoData["ad_lacp_rate"] != "fast" {
+				t.Errorf("bond0 info_data: %v", l.Linkinfo.InfoData)
+			}
+		case "bond0.100":
+			if l.Linkinfo.InfoData["id"] != float64(100) {
+				t.Errorf("bond0.100 info_data: %v", l.Linkinfo.InfoData)
+			}
+		case "br0":
+			if l.Linkinfo.InfoData["vlan_filtering"] != float64(1) || l.Linkinfo.InfoData["stp_state"] == float64(0) {
+				t.Errorf("br0 info_data: %v", l.Linkinfo.InfoData)
+			}
+		}
+	}
+	want := map[string]string{
+		"dummy0": "dummy master=bond0", "dummy1": "dummy master=bond0",
+		"bond0": "bond master=", "bond0.100": "vlan master=br0", "br0": "bridge master=",
+	}
+	for name, w := range want {
+		if got[name] != w {
+			t.Errorf("%s: %q, want %q", name, got[name], w)
+		}
+	}
+	out, stderr, code = netctl(t, "", "apply", "-f", "testdata/logical.yaml", "--netns", n.Name)
+	if code != 0 || strings.TrimSpace(out) != "no changes" {
+		t.Errorf("second apply: exit %d\n%s\n%s", code, out, stderr)
+	}
+	for _, kind := range []string{"bonds", "vlans", "bridges"} {
+		if out, stderr, code := netctl(t, "", "get", kind, "-o", "json", "--netns", n.Name); code != 0 || !strings.Contains(out, `"name"`) {
+			t.Errorf("get %s: exit %d: %s%s", kind, code, out, stderr)
+		}
+	}
+	out, stderr, code = netctl(t, "{}\n", "apply", "-f", "-", "--prune", "--netns", n.Name)
+	if code != 0 {
+		t.Fatalf("prune: exit %d\n%s\n%s", code, out, stderr)
+	}
+	n.IPJSON(t, &links, "link", "show")
+	if len(links) != 1 {
+		t.Errorf("after prune %d links remain, want only lo: %+v", len(links), links)
+	}
+}
+
+// TestResolvDocument writes the resolver files of testdata/resolv.yaml under
+// --root and checks their text and idempotency.
+func TestResolvDocument(t *testing.T) {
+	root := t.TempDir()
+	if err := os.MkdirAll(root+"/etc", 0o755); err != nil {
+		t.Fatal(err)
+	}
+	out, stderr, code := netctl(t, "", "apply", "-f", "testdata/resolv.yaml", "--root", root)
+	if code != 0 {
+		t.Fatalf("apply: exit %d\n%s\n%s", code, out, stderr)
+	}
+	for file, want := range map[string][]string{
+		"resolv.conf": {"nameserver 192.0.2.53", "nameserver 2001:db8::53", "search example.internal"},
+		"hosts":       {"192.0.2.10", "node1.example.internal node1", "127.0.0.1", "::1"},
+		"hostname":    {"node1"},
+	} {
+		data, err := os.ReadFile(root + "/etc/" + file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, w := range want {
+			if !strings.Contains(string(data), w) {
+				t.Errorf("%s lacks %q:\n%s", file, w, data)
+			}
+		}
+	}
+	out, _, code = netctl(t, "", "apply", "-f", "testdata/resolv.yaml", "--root", root)
+	if code != 0 || strings.TrimSpace(out) != "no changes" && !strings.HasPrefix(strings.TrimSpace(out), "no changes\n!") {
+		t.Errorf("second apply: exit %d: %q", code, out)
+	}
+	// A bad hostname is refused, naming the field, and nothing is written.
+	before, _ := os.ReadFile(root + "/etc/hostname")
+	_, stderr, code = netctl(t, "hostname: {hostname: bad_name}\n", "apply", "-f", "-", "--root", root)
+	after, _ := os.ReadFile(root + "/etc/hostname")
+	if code != 1 || !strings.Contains(stderr, "hostname") || string(before) != string(after) {
+		t.Errorf("bad hostname: exit %d: %s", code, stderr)
+	}
+}

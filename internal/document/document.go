@@ -1,6 +1,7 @@
 // Package document reads the YAML documents netctl and the quickstart
 // apply, and applies them package by package in dependency order: links,
-// then addresses, then routes, then policy rules.
+// bonds, VLANs, bridges, addresses, routes, policy rules, then the resolver
+// files.
 package document
 
 import (
@@ -16,17 +17,44 @@ import (
 
 	"github.com/netprim/netprim"
 	"github.com/netprim/netprim/addr"
+	"github.com/netprim/netprim/bond"
+	"github.com/netprim/netprim/bridge"
 	"github.com/netprim/netprim/link"
+	"github.com/netprim/netprim/resolv"
 	"github.com/netprim/netprim/route"
+	"github.com/netprim/netprim/vlan"
 )
 
 // Document is the desired network state of one namespace. Field names are
 // the Specs' yaml tags.
 type Document struct {
-	Links     []link.Spec  `json:"links,omitempty" yaml:"links,omitempty"`
-	Addresses []addr.Spec  `json:"addresses,omitempty" yaml:"addresses,omitempty"`
-	Routes    []route.Spec `json:"routes,omitempty" yaml:"routes,omitempty"`
-	Rules     []route.Rule `json:"rules,omitempty" yaml:"rules,omitempty"`
+	Links     []link.Spec   `json:"links,omitempty" yaml:"links,omitempty"`
+	Bonds     []bond.Spec   `json:"bonds,omitempty" yaml:"bonds,omitempty"`
+	VLANs     []vlan.Spec   `json:"vlans,omitempty" yaml:"vlans,omitempty"`
+	Bridges   []bridge.Spec `json:"bridges,omitempty" yaml:"bridges,omitempty"`
+	Addresses []addr.Spec   `json:"addresses,omitempty" yaml:"addresses,omitempty"`
+	Routes    []route.Spec  `json:"routes,omitempty" yaml:"routes,omitempty"`
+	Rules     []route.Rule  `json:"rules,omitempty" yaml:"rules,omitempty"`
+	// Resolvers, Hosts and Hostname are written to /etc/resolv.conf,
+	// /etc/hosts and /etc/hostname under the root given by WithRoot.
+	Resolvers *resolv.ResolverSpec `json:"resolvers,omitempty" yaml:"resolvers,omitempty"`
+	Hosts     []resolv.HostEntry   `json:"hosts,omitempty" yaml:"hosts,omitempty"`
+	Hostname  *resolv.HostnameSpec `json:"hostname,omitempty" yaml:"hostname,omitempty"`
+}
+
+type rootKey struct{}
+
+// WithRoot makes the resolver files be written under dir instead of "/".
+func WithRoot(dir string) netprim.Option {
+	return func(o *netprim.Options) { o.Set(rootKey{}, dir) }
+}
+
+func (d *Document) files() resolv.Config {
+	return resolv.Config{Resolver: d.Resolvers, Hosts: d.Hosts, Hostname: d.Hostname}
+}
+
+func (d *Document) hasFiles() bool {
+	return d.Resolvers != nil || len(d.Hosts) > 0 || d.Hostname != nil
 }
 
 // MaxSize bounds a document, so a wrong file cannot exhaust memory.
@@ -64,7 +92,7 @@ func Decode(r io.Reader) (Document, error) {
 		return d, nil
 	}
 	if top.Kind != yaml.MappingNode {
-		return d, invalid("line %d: want a mapping with keys links, addresses, routes, rules", top.Line)
+		return d, invalid("line %d: want a mapping with keys %s", top.Line, strings.Join(Keys, ", "))
 	}
 	seen := map[string]bool{}
 	for i := 0; i+1 < len(top.Content); i += 2 {
@@ -77,6 +105,18 @@ func Decode(r io.Reader) (Document, error) {
 		switch key.Value {
 		case "links":
 			d.Links, err = section[link.Spec](key.Value, val)
+		case "bonds":
+			d.Bonds, err = section[bond.Spec](key.Value, val)
+		case "vlans":
+			d.VLANs, err = section[vlan.Spec](key.Value, val)
+		case "bridges":
+			d.Bridges, err = section[bridge.Spec](key.Value, val)
+		case "hosts":
+			d.Hosts, err = section[resolv.HostEntry](key.Value, val)
+		case "resolvers":
+			d.Resolvers, err = single[resolv.ResolverSpec](key.Value, val)
+		case "hostname":
+			d.Hostname, err = single[resolv.HostnameSpec](key.Value, val)
 		case "addresses":
 			d.Addresses, err = section[addr.Spec](key.Value, val)
 		case "routes":
@@ -84,13 +124,45 @@ func Decode(r io.Reader) (Document, error) {
 		case "rules":
 			d.Rules, err = section[route.Rule](key.Value, val)
 		default:
-			err = invalid("line %d: unknown key %q (want links, addresses, routes, rules)", key.Line, key.Value)
+			err = invalid("line %d: unknown key %q (want one of %s)", key.Line, key.Value, strings.Join(Keys, ", "))
 		}
 		if err != nil {
 			return Document{}, err
 		}
 	}
 	return d, nil
+}
+
+// Keys are the top-level keys of a document.
+var Keys = []string{"links", "bonds", "vlans", "bridges", "addresses", "routes", "rules", "resolvers", "hosts", "hostname"}
+
+// single decodes one mapping into a T, strictly.
+func single[T any](name string, n *yaml.Node) (*T, error) {
+	if n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
+		return nil, nil
+	}
+	if n.Kind != yaml.MappingNode {
+		return nil, invalid("%s (line %d): want a mapping", name, n.Line)
+	}
+	v, err := decodeStrict[T](n)
+	if err != nil {
+		return nil, invalid("%s (line %d): %s", name, n.Line, err)
+	}
+	return &v, nil
+}
+
+func decodeStrict[T any](n *yaml.Node) (T, error) {
+	var v T
+	b, err := yaml.Marshal(n)
+	if err == nil {
+		dec := yaml.NewDecoder(bytes.NewReader(b))
+		dec.KnownFields(true)
+		err = dec.Decode(&v)
+	}
+	if err != nil {
+		return v, errors.New(strings.TrimPrefix(err.Error(), "yaml: unmarshal errors:\n  "))
+	}
+	return v, nil
 }
 
 // section decodes a sequence of T, each entry strictly (unknown fields are
@@ -104,16 +176,11 @@ func section[T any](name string, n *yaml.Node) ([]T, error) {
 	}
 	out := make([]T, len(n.Content))
 	for i, item := range n.Content {
-		b, err := yaml.Marshal(item)
-		if err == nil {
-			dec := yaml.NewDecoder(bytes.NewReader(b))
-			dec.KnownFields(true)
-			err = dec.Decode(&out[i])
-		}
+		v, err := decodeStrict[T](item)
 		if err != nil {
-			msg := strings.TrimPrefix(err.Error(), "yaml: unmarshal errors:\n  ")
-			return nil, invalid("%s[%d] (line %d): %s", name, i, item.Line, msg)
+			return nil, invalid("%s[%d] (line %d): %s", name, i, item.Line, err)
 		}
+		out[i] = v
 	}
 	return out, nil
 }
@@ -127,6 +194,10 @@ func invalid(format string, a ...any) error {
 func (d *Document) Validate() error {
 	return errors.Join(
 		link.Validate(d.Links),
+		bond.Validate(d.Bonds),
+		vlan.Validate(d.VLANs),
+		bridge.Validate(d.Bridges),
+		d.files().Validate(),
 		addr.Validate(d.Addresses),
 		route.Validate(d.Routes),
 		route.ValidateRules(d.Rules),
@@ -134,9 +205,10 @@ func (d *Document) Validate() error {
 }
 
 // Apply validates d, then makes the kernel match it in two passes. The
-// first adds and changes, in dependency order: links, addresses, routes,
-// rules. With netprim.WithPrune the second pass deletes what is owned and
-// no longer wanted, in reverse order: rules, routes, addresses, links. So
+// first adds and changes, in dependency order: links, bonds, VLANs,
+// bridges, addresses, routes, rules, files. With netprim.WithPrune the
+// second pass deletes what is owned and no longer wanted, in reverse order.
+// So
 // nothing is deleted before its replacement is in place.
 //
 // An error in one stage does not stop the others (each package already
@@ -226,10 +298,21 @@ func Plan(ctx context.Context, ns *netprim.Namespace, d Document, opts ...netpri
 		deletes []netprim.Plan
 		errs    []error
 	)
+	creating := false // an earlier stage adds objects that are not there yet
 	for _, s := range d2.stages(ctx, ns) {
 		p, err := s.plan(opts)
-		if err != nil {
+		switch {
+		case err != nil && creating && errors.Is(err, netprim.ErrNotFound):
+			// Planned against a kernel that lacks what the stages
+			// before will create: say so rather than fail.
+			total.Warnings = append(total.Warnings, fmt.Sprintf("%s: not fully planned until the changes above are made: %v", s.name, err))
+		case err != nil:
 			errs = append(errs, fmt.Errorf("%s: %w", s.name, err))
+		}
+		for _, c := range p.Changes {
+			if c.Action == netprim.Add || c.Action == netprim.Recreate {
+				creating = true
+			}
 		}
 		var del netprim.Plan
 		for _, c := range p.Changes {
@@ -281,6 +364,15 @@ func (d *Document) stages(ctx context.Context, ns *netprim.Namespace) []stage {
 		{"links",
 			func(o []netprim.Option) (netprim.Plan, error) { return link.Plan(ctx, ns, d.Links, o...) },
 			func(o []netprim.Option) (netprim.Plan, error) { return link.Apply(ctx, ns, d.Links, o...) }},
+		{"bonds",
+			func(o []netprim.Option) (netprim.Plan, error) { return bond.Plan(ctx, ns, d.Bonds, o...) },
+			func(o []netprim.Option) (netprim.Plan, error) { return bond.Apply(ctx, ns, d.Bonds, o...) }},
+		{"vlans",
+			func(o []netprim.Option) (netprim.Plan, error) { return vlan.Plan(ctx, ns, d.VLANs, o...) },
+			func(o []netprim.Option) (netprim.Plan, error) { return vlan.Apply(ctx, ns, d.VLANs, o...) }},
+		{"bridges",
+			func(o []netprim.Option) (netprim.Plan, error) { return bridge.Plan(ctx, ns, d.Bridges, o...) },
+			func(o []netprim.Option) (netprim.Plan, error) { return bridge.Apply(ctx, ns, d.Bridges, o...) }},
 		{"addresses",
 			func(o []netprim.Option) (netprim.Plan, error) { return addr.Plan(ctx, ns, d.Addresses, o...) },
 			func(o []netprim.Option) (netprim.Plan, error) { return addr.Apply(ctx, ns, d.Addresses, o...) }},
@@ -290,5 +382,26 @@ func (d *Document) stages(ctx context.Context, ns *netprim.Namespace) []stage {
 		{"rules",
 			func(o []netprim.Option) (netprim.Plan, error) { return route.PlanRules(ctx, ns, d.Rules, o...) },
 			func(o []netprim.Option) (netprim.Plan, error) { return route.ApplyRules(ctx, ns, d.Rules, o...) }},
+		{"files",
+			func(o []netprim.Option) (netprim.Plan, error) { return d.planFiles(ctx, o) },
+			func(o []netprim.Option) (netprim.Plan, error) { return d.applyFiles(ctx, o) }},
 	}
+}
+
+// The resolver files have no pruning: with nothing wanted, nothing is
+// written.
+func (d *Document) planFiles(ctx context.Context, opts []netprim.Option) (netprim.Plan, error) {
+	if !d.hasFiles() {
+		return netprim.Plan{}, nil
+	}
+	root, _ := netprim.Resolve(opts...).Value(rootKey{}).(string)
+	return resolv.Plan(ctx, root, d.files(), opts...)
+}
+
+func (d *Document) applyFiles(ctx context.Context, opts []netprim.Option) (netprim.Plan, error) {
+	if !d.hasFiles() {
+		return netprim.Plan{}, nil
+	}
+	root, _ := netprim.Resolve(opts...).Value(rootKey{}).(string)
+	return resolv.Apply(ctx, root, d.files(), opts...)
 }

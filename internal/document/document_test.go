@@ -47,7 +47,10 @@ func TestDecodeErrorsNameTheField(t *testing.T) {
 		{"routes:\n  - destination: 198.51.100.0/24\n    gateway: \"1.2.3\"\n", "1.2.3"},
 		{"addresses:\n  - link: veth0\n    address: 192.0.2.10\n", "address"},
 		{"links: []\n---\nlinks: []\n", "more than one"},
-		{"bonds: []\n", "bonds"},
+		{"bogus: []\n", "bogus"},
+		{"vlans:\n  - {parent: eth0, id: 4095}\n", "id"},
+		{"resolvers:\n  nameservers: [\"1.2.3\"]\n", "1.2.3"},
+		{"hostname:\n  hostname: bad_name\n", "hostname"},
 	} {
 		d, err := Decode(strings.NewReader(tc.doc))
 		if err == nil {
