@@ -19,9 +19,10 @@ type utsNames struct {
 // inUTS runs fn in the UTS namespace at path. With an empty path fn runs
 // on the caller's goroutine, in the caller's namespace (the caller opted in
 // with WithCallerUTSNamespace). Otherwise fn runs on a new goroutine locked
-// to its thread, which joins the namespace and is never unlocked: the Go
-// runtime destroys the thread when the goroutine ends, so no other
-// goroutine ever runs in the joined namespace.
+// to its thread, which joins the namespace, and switches back before it is
+// unlocked; if switching back fails the thread stays locked and the runtime
+// destroys it. (Merely exiting locked is not enough: on the main thread the
+// runtime parks the thread, still in the namespace.)
 func inUTS(path string, fn func() error) error {
 	if path == "" {
 		return fn()
@@ -37,12 +38,25 @@ func inUTS(path string, fn func() error) error {
 	done := make(chan error, 1)
 	go func() {
 		runtime.LockOSThread()
-		// No UnlockOSThread: the thread ends with this goroutine.
+		orig, err := unix.Open("/proc/thread-self/ns/uts", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			runtime.UnlockOSThread()
+			done <- utsError("open", "current", err)
+			return
+		}
+		defer unix.Close(orig)
 		if err := unix.Setns(fd, unix.CLONE_NEWUTS); err != nil {
+			runtime.UnlockOSThread()
 			done <- utsError("setns", path, err)
 			return
 		}
-		done <- fn()
+		err = fn()
+		if rerr := unix.Setns(orig, unix.CLONE_NEWUTS); rerr != nil {
+			done <- errors.Join(err, utsError("setns back", "current", rerr))
+			return // still locked: the thread is destroyed
+		}
+		runtime.UnlockOSThread()
+		done <- err
 	}()
 	return <-done
 }
