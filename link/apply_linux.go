@@ -142,7 +142,7 @@ func plan(ctx context.Context, ns *netprim.Namespace, want []Spec, scope func(st
 		return netprim.Plan{}, err
 	}
 	defer h.Close()
-	st, err := (&kernel{h: h}).snapshot(want)
+	st, err := (&kernel{h: h, ns: ns}).snapshot(want)
 	if err != nil {
 		return netprim.Plan{}, err
 	}
@@ -164,8 +164,10 @@ func apply(ctx context.Context, ns *netprim.Namespace, want []Spec, scope func(s
 		return netprim.Plan{}, err
 	}
 	defer h.Close()
+	k := &kernel{h: h, ns: ns}
+	defer k.close()
 	e := &executor{
-		b:      &kernel{h: h},
+		b:      k,
 		p:      &planner{owner: o.Owner, prune: o.Prune, scope: scope},
 		writes: o.Writes,
 	}

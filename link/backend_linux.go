@@ -1,12 +1,15 @@
 package link
 
 import (
+	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"net"
 	"path/filepath"
 
 	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
 
 	"github.com/netprim/netprim"
 	"github.com/netprim/netprim/internal/linkkind"
@@ -15,7 +18,67 @@ import (
 
 // kernel is the rtnetlink backend, bound to one namespace.
 type kernel struct {
-	h *netlink.Handle
+	h  *netlink.Handle
+	ns *netprim.Namespace
+	// c is a raw rtnetlink socket in ns for the requests vishvananda's
+	// Handle cannot build; opened on first use, closed by close.
+	c *nl.Conn
+}
+
+// close releases the raw socket, if one was opened.
+func (k *kernel) close() {
+	if k.c != nil {
+		k.c.Close()
+		k.c = nil
+	}
+}
+
+// conn returns the raw socket, opening it on first use.
+func (k *kernel) conn() (*nl.Conn, error) {
+	if k.c == nil {
+		c, err := nl.DialRoute(k.ns)
+		if err != nil {
+			return nil, err
+		}
+		k.c = c
+	}
+	return k.c, nil
+}
+
+// exec sends the one request in b and returns the kernel's answer.
+func (k *kernel) exec(b *nl.Batch) error {
+	c, err := k.conn()
+	if err != nil {
+		return err
+	}
+	errs, err := c.Exec(context.Background(), b)
+	if err != nil {
+		return err
+	}
+	return errs[0]
+}
+
+// ifinfomsg appends an ifinfomsg for the link index to b.
+func ifinfomsg(b *nl.Batch, index int) {
+	var m [unix.SizeofIfInfomsg]byte
+	binary.NativeEndian.PutUint32(m[4:], uint32(int32(index)))
+	b.Fixed(m[:])
+}
+
+func (k *kernel) changeInfoData(index int, kind string, data []nlattr) error {
+	var b nl.Batch
+	b.Begin(unix.RTM_NEWLINK, 0)
+	ifinfomsg(&b, index)
+	b.NestBegin(unix.IFLA_LINKINFO)
+	b.AttrString(unix.IFLA_INFO_KIND, kind)
+	b.NestBegin(unix.IFLA_INFO_DATA)
+	for _, a := range data {
+		b.Attr(a.typ, a.data)
+	}
+	b.NestEnd()
+	b.NestEnd()
+	b.End()
+	return k.exec(&b)
 }
 
 func ref(index int) netlink.Link {
@@ -31,6 +94,14 @@ func (k *kernel) add(l netlink.Link) (int, error) {
 		return 0, fmt.Errorf("added, but looking it up failed: %w", err)
 	}
 	return got.Attrs().Index, nil
+}
+
+func (k *kernel) index(name string) (int, error) {
+	l, err := k.h.LinkByName(name)
+	if err != nil {
+		return 0, err
+	}
+	return l.Attrs().Index, nil
 }
 
 func (k *kernel) addAltName(index int, name string) error {

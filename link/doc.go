@@ -1,8 +1,36 @@
 // Package link manages network links: the attributes of existing links
 // (MTU, up/down, hardware address, alias, transmit queue length, master)
-// and the creation and deletion of logical links (veth pairs and kinds
-// without parameters such as dummy or ifb), with the ownership and
-// Plan/Apply flow that packages bond, vlan and bridge build on.
+// and the creation and deletion of logical links (veth pairs, vxlan,
+// macvlan, vrf, and kinds without parameters such as dummy or ifb), with
+// the ownership and Plan/Apply flow that packages bond, vlan and bridge
+// build on.
+//
+// # Kinds
+//
+// Spec.Kind names the kind of a link Apply creates; the kinds that take
+// parameters have them in a sub-structure of Spec, which also sets the
+// kind when Kind is empty:
+//
+//	kind      sub-structure  changed in place         recreated on change
+//	veth      Veth           -                        peer, peer namespace
+//	vxlan     VXLAN          ttl, learning,           vni, port, dev, group,
+//	                         remote, local (same      an address added,
+//	                         address family)          removed or of another family
+//	macvlan   MACVLAN        mode (not to or from     parent
+//	                         passthru)
+//	vrf       VRF            -                        table
+//	dummy, ifb, nlmon, ...   (no parameters)
+//
+// A macvlan's parent and a vxlan's dev must exist or be created by the same
+// Apply (they are created first). The ports of a vrf are the links whose
+// Master names it. In YAML the sub-structures are the keys veth, vxlan,
+// macvlan and vrf:
+//
+//	links:
+//	- {name: vx0, vxlan: {vni: 42, remote: 192.0.2.1, port: 4789, dev: eth0}}
+//	- {name: mv0, macvlan: {parent: eth0, mode: bridge}}
+//	- {name: vrf0, vrf: {table: 10}}
+//	- {name: eth1, master: vrf0}
 //
 // # Spec, Status, List
 //
@@ -58,6 +86,13 @@
 // refuses on a running link (EBUSY) is retried with the link down and
 // reported as disruptive. A second Apply with the same specs sends no write
 // request; netprim.WithWriteCounter counts them.
+//
+// Creations are sent in batches of up to 64 add requests, followed by the
+// marker requests of the links added, each request with its own answer:
+// a link the kernel refuses fails alone, and a cancelled context is
+// noticed between two batches. Links on a lower link (macvlan, vxlan with
+// dev) and links whose add request package link does not build itself
+// (vxlan, most kinds of other packages) are created one by one, in order.
 //
 // # Building on link
 //

@@ -22,6 +22,8 @@ type backend interface {
 	snapshot(want []Spec) (*state, error)
 	// add sends one add request and returns the new link's index.
 	add(l netlink.Link) (int, error)
+	// index looks a link up by name (a read, not a write).
+	index(name string) (int, error)
 	addAltName(index int, name string) error
 	del(index int) error
 	setUp(index int, up bool) error
@@ -31,6 +33,9 @@ type backend interface {
 	setAlias(index int, alias string) error
 	setMaster(index, master int) error
 	kindChange(index int, raw netlink.Link, c linkkind.Change) error
+	// changeInfoData sends one RTM_NEWLINK for the link carrying only
+	// IFLA_LINKINFO: the kind and the attributes data.
+	changeInfoData(index int, kind string, data []nlattr) error
 }
 
 // executor makes the operations of a plan and records what it did.
@@ -63,7 +68,7 @@ func (e *executor) apply(ctx context.Context, want []Spec) (netprim.Plan, error)
 	if err := e.run(ctx, ops); err != nil {
 		return e.done, e.result(want, err)
 	}
-	if len(ops) > 0 {
+	if len(ops) > 0 && !e.predictable(want, st, ops) {
 		if st, err = e.b.snapshot(want); err != nil {
 			return e.done, e.result(want, fmt.Errorf("link: after creating links: %w", err))
 		}
@@ -75,6 +80,26 @@ func (e *executor) apply(ctx context.Context, want []Spec) (netprim.Plan, error)
 	e.done.Warnings = append(e.done.Warnings, warnings...)
 	err = e.run(ctx, prunes)
 	return e.done, e.result(want, err)
+}
+
+// predictable reports whether st, updated with the predicted effect of
+// ops, is all the attribute step needs: when ops only created links, and
+// with the prediction no attribute of any wanted link is left to change
+// (every attribute a Spec sets was set by its creation), the kernel has
+// nothing to add that the step would use, and the snapshot after the
+// creations is skipped. Otherwise st is left for a fresh snapshot.
+func (e *executor) predictable(want []Spec, st *state, ops []op) bool {
+	for _, o := range ops {
+		if o.kind != opCreate {
+			return false
+		}
+	}
+	e.p.predict(st, ops)
+	failed := make(map[string]error, len(e.failed))
+	for name, err := range e.failed {
+		failed[name] = err
+	}
+	return len(e.p.attributes(want, st, failed)) == 0 && len(failed) == len(e.failed)
 }
 
 // result joins the per-link errors and an interruption.
@@ -90,12 +115,23 @@ func (e *executor) result(want []Spec, interrupted error) error {
 // and skips that link's later operations; other links go on. When ctx is
 // done run stops between two operations (never inside one) and says so.
 func (e *executor) run(ctx context.Context, ops []op) error {
-	for i, o := range ops {
+	bt, batching := e.b.(batcher)
+	for i := 0; i < len(ops); i++ {
+		o := ops[i]
 		if err := ctx.Err(); err != nil {
 			return fmt.Errorf("link: apply interrupted after %d changes (the returned plan lists them); %d more of this step not made: %w",
 				len(e.done.Changes), len(ops)-i, err)
 		}
 		if e.failed[o.name] != nil {
+			continue
+		}
+		if batching && o.kind == opCreate {
+			j := i + 1
+			for j < len(ops) && j-i < createBatch && ops[j].kind == opCreate {
+				j++
+			}
+			e.createMany(bt, ops[i:j])
+			i = j - 1
 			continue
 		}
 		c, err := e.exec(o)
@@ -123,7 +159,12 @@ func (e *executor) exec(o op) (netprim.Change, error) {
 		}
 		return c, nil
 	case opKindChange:
-		err := e.write(func() error { return e.b.kindChange(o.index, o.raw, o.kc) })
+		err := e.write(func() error {
+			if o.infoData != nil {
+				return e.b.changeInfoData(o.index, o.settings.Kind(), o.infoData)
+			}
+			return e.b.kindChange(o.index, o.raw, o.kc)
+		})
 		return c, netprim.KernelError("set", "link "+o.name+" "+o.kc.Field, err)
 	case opDelete:
 		err := e.write(func() error { return e.b.del(o.index) })
@@ -188,8 +229,34 @@ func (e *executor) live(o op, set func() error) (netprim.Change, error) {
 // the process dies between the two requests. When marking fails the link
 // is deleted again.
 func (e *executor) create(o op) error {
+	l, release, err := e.newLink(o)
+	if err != nil {
+		return err
+	}
+	return e.createLink(o, l, release)
+}
+
+// createLink is create with the link already built by newLink.
+func (e *executor) createLink(o op, l netlink.Link, release func()) error {
+	var index int
+	err := e.write(func() error {
+		var err error
+		index, err = e.b.add(l)
+		return err
+	})
+	if release != nil {
+		release()
+	}
+	if err != nil {
+		return e.addErr(o, err)
+	}
+	return e.mark(o, index, nil)
+}
+
+// newLink returns the link to add for o, with the index of its lower link
+// resolved.
+func (e *executor) newLink(o op) (netlink.Link, func(), error) {
 	s := o.spec
-	obj := "link " + s.Name
 	attrs := netlink.NewLinkAttrs()
 	attrs.Name = s.Name
 	attrs.MTU = s.MTU
@@ -199,35 +266,52 @@ func (e *executor) create(o op) error {
 	if s.HardwareAddr != "" {
 		hw, err := net.ParseMAC(s.HardwareAddr)
 		if err != nil {
-			return linkErr("add", s.Name, err)
+			return nil, nil, linkErr("add", s.Name, err)
 		}
 		attrs.HardwareAddr = hw
 	}
 	if upAtCreate(s) {
 		attrs.Flags = net.FlagUp
 	}
-	l, release, err := o.settings.Link(attrs)
-	if err != nil {
-		return linkErr("add", s.Name, err)
-	}
-	var index int
-	err = e.write(func() error {
-		var err error
-		index, err = e.b.add(l)
-		return err
-	})
-	if release != nil {
-		release()
-	}
-	if err != nil {
-		if errors.Is(err, syscall.EOPNOTSUPP) {
-			k := o.settings.Kind()
-			return linkErr("add", s.Name, netprim.Unsupported("link kind "+k, moduleOf(k)))
+	set := o.settings
+	if lw, ok := set.(lowered); ok {
+		if field, name := lw.lower(); name != "" {
+			index, err := e.b.index(name)
+			if err != nil {
+				return nil, nil, netprim.KernelError("add", "link "+s.Name, fmt.Errorf("%s %s: %w", field, name, err))
+			}
+			set = lw.withLower(index)
 		}
-		return netprim.KernelError("add", obj, err)
 	}
+	l, release, err := set.Link(attrs)
+	if err != nil {
+		return nil, nil, linkErr("add", s.Name, err)
+	}
+	return l, release, nil
+}
+
+// addErr turns the kernel's refusal of o's add request into Apply's error.
+func (e *executor) addErr(o op, err error) error {
+	if errors.Is(err, syscall.EOPNOTSUPP) {
+		k := o.settings.Kind()
+		return linkErr("add", o.name, netprim.Unsupported("link kind "+k, moduleOf(k)))
+	}
+	return netprim.KernelError("add", "link "+o.name, err)
+}
+
+// mark records the ownership marker on the link of o, just added with
+// index. errMarker, when not nil, is the kernel's answer to a marker
+// request already sent; otherwise mark sends it. When the kernel lacks
+// alternative names the marker becomes the alias; when marking fails the
+// link is deleted again.
+func (e *executor) mark(o op, index int, errMarker error) error {
+	s := o.spec
+	obj := "link " + s.Name
 	marker := e.p.marker(s.Name)
-	err = e.write(func() error { return e.b.addAltName(index, marker) })
+	err := errMarker
+	if err == nil {
+		err = e.write(func() error { return e.b.addAltName(index, marker) })
+	}
 	if errors.Is(err, syscall.EOPNOTSUPP) {
 		// No alternative names (kernel < 5.5): the alias holds the marker.
 		if s.Alias != nil && *s.Alias != marker {

@@ -26,6 +26,8 @@ type fakeKernel struct {
 	fail func(call string, l *observed) error
 	// onWrite runs before every write.
 	onWrite func()
+	// batch makes fakeApply create links in batches (see fakeBatcher).
+	batch bool
 }
 
 func newFake(links ...*observed) *fakeKernel {
@@ -127,6 +129,13 @@ func (f *fakeKernel) add(l netlink.Link) (int, error) {
 	return o.Index, nil
 }
 
+func (f *fakeKernel) index(name string) (int, error) {
+	if l := f.byName(name); l != nil {
+		return l.Index, nil
+	}
+	return 0, fmt.Errorf("%s: %w", name, syscall.ENODEV)
+}
+
 func (f *fakeKernel) addAltName(index int, name string) error {
 	l, err := f.call(index, "altname %s %s", name)
 	if err == nil {
@@ -199,6 +208,11 @@ func (f *fakeKernel) kindChange(index int, raw netlink.Link, c linkkind.Change) 
 	return err
 }
 
+func (f *fakeKernel) changeInfoData(index int, kind string, data []nlattr) error {
+	_, err := f.call(index, "infodata %s %s %v", kind, data)
+	return err
+}
+
 func fakeApply(ctx context.Context, f *fakeKernel, want []Spec, opts ...netprim.Option) (netprim.Plan, int64, error) {
 	var writes int64
 	o := netprim.Resolve(append(opts, netprim.WithWriteCounter(&writes))...)
@@ -206,7 +220,11 @@ func fakeApply(ctx context.Context, f *fakeKernel, want []Spec, opts ...netprim.
 	if err != nil {
 		return netprim.Plan{}, 0, err
 	}
-	e := &executor{b: f, p: &planner{owner: o.Owner, prune: o.Prune, scope: defaultScope}, writes: o.Writes}
+	var b backend = f
+	if f.batch {
+		b = fakeBatcher{f}
+	}
+	e := &executor{b: b, p: &planner{owner: o.Owner, prune: o.Prune, scope: defaultScope}, writes: o.Writes}
 	plan, err := e.apply(ctx, want)
 	return plan, writes, err
 }
@@ -439,12 +457,21 @@ func TestExecCancel(t *testing.T) {
 		want = append(want, Spec{Name: fmt.Sprintf("v%d", i), Veth: &Veth{Peer: fmt.Sprintf("p%d", i)},
 			MTU: 1400, Up: new(true), Alias: new("x"), Master: new("br0")})
 	}
-	_, total, err := fakeApply(t.Context(), newFake(), want)
+	for _, batch := range []bool{false, true} {
+		testExecCancel(t, want, batch)
+	}
+}
+
+func testExecCancel(t *testing.T, want []Spec, batch bool) {
+	f0 := newFake()
+	f0.batch = batch
+	_, total, err := fakeApply(t.Context(), f0, want)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for n := range int(total) {
 		f := newFake(lnk(3, "stale0", "dummy", owned))
+		f.batch = batch
 		ctx, cancel := context.WithCancel(t.Context())
 		writes := 0
 		f.onWrite = func() {

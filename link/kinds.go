@@ -14,6 +14,12 @@ func settingsOf(s *Spec) linkkind.Settings {
 		return s.Settings
 	case s.Kind == "veth" && s.Veth != nil:
 		return vethSettings{*s.Veth}
+	case s.Kind == "vxlan" && s.VXLAN != nil:
+		return vxlanSettings{v: *s.VXLAN}
+	case s.Kind == "macvlan" && s.MACVLAN != nil:
+		return macvlanSettings{m: *s.MACVLAN}
+	case s.Kind == "vrf" && s.VRF != nil:
+		return vrfSettings{v: *s.VRF}
 	case s.Kind != "":
 		return genericSettings{s.Kind}
 	}

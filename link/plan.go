@@ -81,6 +81,7 @@ type op struct {
 	master      string // "" releases the link from its master
 	masterIndex int    // master's index; 0 with master ""
 	kc          linkkind.Change
+	infoData    []nlattr // kind change sent as IFLA_INFO_DATA (see infoDataChanger)
 	raw         netlink.Link
 }
 
@@ -109,15 +110,24 @@ func linkErr(op, name string, err error) error {
 // want against st. failed collects the links that cannot be planned, with
 // their errors.
 func (p *planner) structure(want []Spec, st *state, failed map[string]error) []op {
-	var ops []op
+	var ops, later []op
 	for i := range want {
 		s := &want[i]
 		set := settingsOf(s)
 		if set == nil {
 			continue
 		}
+		if err := lowerMissing(s, set, want, st); err != nil {
+			failed[s.Name] = err
+			continue
+		}
 		have := st.links[s.Name]
 		if have == nil {
+			if _, ok := set.(lowered); ok {
+				// After the links it may be created on.
+				later = append(later, p.createOp(opCreate, s, set, ""))
+				continue
+			}
 			ops = append(ops, p.createOp(opCreate, s, set, ""))
 			continue
 		}
@@ -148,14 +158,39 @@ func (p *planner) structure(want []Spec, st *state, failed map[string]error) []o
 			continue
 		}
 		for _, c := range changes {
+			var data []nlattr
+			if ic, ok := set.(infoDataChanger); ok {
+				data = ic.infoData(c)
+			}
 			ops = append(ops, op{
 				kind: opKindChange, name: s.Name, index: have.Index, kc: c, raw: have.raw,
+				settings: set, infoData: data,
 				change: netprim.Change{Action: netprim.Modify, Kind: "link", Object: s.Name,
 					Field: c.Field, From: c.From, To: c.To, Disruptive: c.Disruptive, Reason: c.Reason},
 			})
 		}
 	}
-	return ops
+	return append(ops, later...)
+}
+
+// lowerMissing reports a link created on a lower link (a macvlan's
+// parent, a vxlan's dev) that neither exists nor is created by want.
+func lowerMissing(s *Spec, set linkkind.Settings, want []Spec, st *state) error {
+	lw, ok := set.(lowered)
+	if !ok {
+		return nil
+	}
+	field, name := lw.lower()
+	if name == "" || st.links[name] != nil {
+		return nil
+	}
+	for i := range want {
+		w := &want[i]
+		if w.Name == name && w.Kind != "" || w.Veth != nil && w.Veth.PeerNetns == "" && w.Veth.Peer == name {
+			return nil
+		}
+	}
+	return linkErr("create", s.Name, fmt.Errorf("%s: %w: link %s does not exist", field, netprim.ErrNotFound, name))
 }
 
 // upAtCreate reports whether the link is created up: only without a
@@ -416,6 +451,22 @@ func prepare(want []Spec, o netprim.Options) ([]Spec, error) {
 		if s.Veth != nil {
 			v := *s.Veth
 			s.Veth = &v
+		}
+		if s.VXLAN != nil {
+			v := *s.VXLAN
+			if v.Learning != nil {
+				l := *v.Learning
+				v.Learning = &l
+			}
+			s.VXLAN = &v
+		}
+		if s.MACVLAN != nil {
+			m := *s.MACVLAN
+			s.MACVLAN = &m
+		}
+		if s.VRF != nil {
+			v := *s.VRF
+			s.VRF = &v
 		}
 		s.Normalize()
 		out[i] = s

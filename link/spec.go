@@ -43,13 +43,21 @@ type Spec struct {
 	// white space). Required.
 	Name string `json:"name" yaml:"name"`
 	// Kind is the link kind (IFLA_INFO_KIND) Apply creates: "veth" (set
-	// Veth), or a kind that takes no parameters, such as "dummy", "ifb",
-	// "nlmon" or "vcan". Kinds that take parameters are created by their
-	// own packages (bond, vlan, bridge), which set Settings. Empty: the
-	// link must exist already.
+	// Veth), "vxlan" (set VXLAN), "macvlan" (set MACVLAN), "vrf" (set
+	// VRF), or a kind that takes no parameters, such as "dummy", "ifb",
+	// "nlmon" or "vcan"; it defaults to the kind of the sub-structure set.
+	// Bonds, VLANs and bridges are created by their own packages (bond,
+	// vlan, bridge), which set Settings. Empty: the link must exist
+	// already.
 	Kind string `json:"kind,omitempty" yaml:"kind,omitempty"`
 	// Veth configures the peer of a veth link (Kind "veth").
 	Veth *Veth `json:"veth,omitempty" yaml:"veth,omitempty"`
+	// VXLAN configures a vxlan link (Kind "vxlan").
+	VXLAN *VXLAN `json:"vxlan,omitempty" yaml:"vxlan,omitempty"`
+	// MACVLAN configures a macvlan link (Kind "macvlan").
+	MACVLAN *MACVLAN `json:"macvlan,omitempty" yaml:"macvlan,omitempty"`
+	// VRF configures a vrf link (Kind "vrf").
+	VRF *VRF `json:"vrf,omitempty" yaml:"vrf,omitempty"`
 	// MTU in bytes, MinMTU..MaxMTU; 0 leaves it unmanaged. For a veth it
 	// applies to both ends at creation.
 	MTU int `json:"mtu,omitempty" yaml:"mtu,omitempty"`
@@ -101,9 +109,9 @@ var packageKinds = map[string]string{
 var paramKinds = map[string]bool{
 	"bareudp": true, "geneve": true, "gre": true, "gretap": true, "gtp": true,
 	"hsr": true, "ip6gre": true, "ip6gretap": true, "ip6tnl": true, "ipip": true,
-	"ipvlan": true, "ipvtap": true, "macsec": true, "macvlan": true, "macvtap": true,
-	"netkit": true, "sit": true, "tun": true, "vrf": true, "vti": true, "vti6": true,
-	"vxcan": true, "vxlan": true, "xfrm": true,
+	"ipvlan": true, "ipvtap": true, "macsec": true, "macvtap": true,
+	"netkit": true, "sit": true, "tun": true, "vti": true, "vti6": true,
+	"vxcan": true, "xfrm": true,
 }
 
 var kindPattern = regexp.MustCompile(`^[a-z][a-z0-9_-]{0,31}$`)
@@ -118,8 +126,8 @@ func (s *Spec) Normalize() {
 	if s.Kind == "" && s.Settings != nil {
 		s.Kind = s.Settings.Kind()
 	}
-	if s.Kind == "" && s.Veth != nil {
-		s.Kind = "veth"
+	if s.Kind == "" {
+		s.Kind = s.paramKind()
 	}
 	if s.HardwareAddr != "" {
 		if hw, err := net.ParseMAC(strings.TrimSpace(s.HardwareAddr)); err == nil {
@@ -130,6 +138,39 @@ func (s *Spec) Normalize() {
 		s.Veth.Peer = strings.TrimSpace(s.Veth.Peer)
 		s.Veth.PeerNetns = strings.TrimSpace(s.Veth.PeerNetns)
 	}
+	if s.VXLAN != nil {
+		s.VXLAN.normalize()
+	}
+	if s.MACVLAN != nil {
+		s.MACVLAN.normalize()
+	}
+}
+
+// paramKind returns the kind of the kind-specific sub-structure set (Veth,
+// VXLAN, MACVLAN, VRF) set first, "" when none is.
+func (s *Spec) paramKind() string {
+	if p := s.params(); len(p) > 0 {
+		return p[0]
+	}
+	return ""
+}
+
+// params returns the kinds whose sub-structure is set, in field order.
+func (s *Spec) params() []string {
+	var p []string
+	if s.Veth != nil {
+		p = append(p, "veth")
+	}
+	if s.VXLAN != nil {
+		p = append(p, "vxlan")
+	}
+	if s.MACVLAN != nil {
+		p = append(p, "macvlan")
+	}
+	if s.VRF != nil {
+		p = append(p, "vrf")
+	}
+	return p
 }
 
 // Validate checks every field of s. The error names the field, e.g.
@@ -222,9 +263,10 @@ func (s Spec) validateKind(prefix string) error {
 	if s.Kind != "" && !kindPattern.MatchString(s.Kind) {
 		return invalid(prefix, "kind", "%q is not a link kind name", s.Kind)
 	}
+	params := s.params()
 	if s.Settings != nil {
-		if s.Veth != nil {
-			return invalid(prefix, "veth", "set together with %s settings", s.Settings.Kind())
+		if len(params) > 0 {
+			return invalid(prefix, params[0], "set together with %s settings", s.Settings.Kind())
 		}
 		if s.Kind != s.Settings.Kind() {
 			return invalid(prefix, "kind", "%q but the settings are for %q", s.Kind, s.Settings.Kind())
@@ -234,10 +276,28 @@ func (s Spec) validateKind(prefix string) error {
 		}
 		return nil
 	}
-	if s.Veth != nil && s.Kind != "veth" {
-		return invalid(prefix, "veth", "set but kind is %q", s.Kind)
+	if len(params) > 1 {
+		return invalid(prefix, params[1], "set together with %s: a link has one kind", params[0])
+	}
+	if len(params) == 1 && s.Kind != params[0] {
+		return invalid(prefix, params[0], "set but kind is %q", s.Kind)
 	}
 	switch {
+	case s.Kind == "vxlan":
+		if s.VXLAN == nil {
+			return invalid(prefix, "vxlan", "kind vxlan needs vxlan.vni")
+		}
+		return s.VXLAN.validate(prefix)
+	case s.Kind == "macvlan":
+		if s.MACVLAN == nil {
+			return invalid(prefix, "macvlan", "kind macvlan needs macvlan.parent")
+		}
+		return s.MACVLAN.validate(prefix, s.Name)
+	case s.Kind == "vrf":
+		if s.VRF == nil {
+			return invalid(prefix, "vrf", "kind vrf needs vrf.table")
+		}
+		return s.VRF.validate(prefix)
 	case s.Kind == "veth":
 		if s.Veth == nil {
 			return invalid(prefix, "veth", "kind veth needs veth.peer")
