@@ -43,6 +43,10 @@
 // ethtool knows (driver, bus, PCI id, speed, duplex): List reads them with
 // ioctls on a socket created inside the link's namespace, never from
 // /sys/class/net, which shows the devices of whatever namespace mounted it.
+// A Status carries the kind parameters of veth (Peer), vxlan, macvlan and
+// vrf links in the sub-structures a Spec uses, so Status.Spec (and Specs,
+// for a whole namespace) turns what List found back into Specs that Apply
+// reproduces without a single write.
 //
 // # Ownership
 //

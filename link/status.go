@@ -44,6 +44,19 @@ type Status struct {
 	// Peer is the name of a veth's peer when it lives in the same
 	// namespace; "" otherwise.
 	Peer string `json:"peer,omitempty" yaml:"peer,omitempty"`
+	// VXLAN holds the parameters of a vxlan link as the kernel reports
+	// them; nil for other kinds. Every field the kernel reports is set:
+	// Port is the kernel's default (8472) when none was given, TTL 0 means
+	// "auto" or "inherit", Learning is never nil. Remote holds a unicast
+	// and Group a multicast remote address; Dev is "" when the underlay
+	// link lives in another namespace.
+	VXLAN *VXLAN `json:"vxlan,omitempty" yaml:"vxlan,omitempty"`
+	// MACVLAN holds the parent and mode of a macvlan link; nil for other
+	// kinds. Mode is always set ("vepa" by default); Parent is "" when
+	// the parent lives in another namespace (see ParentIndex).
+	MACVLAN *MACVLAN `json:"macvlan,omitempty" yaml:"macvlan,omitempty"`
+	// VRF holds the table of a vrf link; nil for other kinds.
+	VRF *VRF `json:"vrf,omitempty" yaml:"vrf,omitempty"`
 	// Alias is the interface alias (ifalias).
 	Alias string `json:"alias,omitempty" yaml:"alias,omitempty"`
 	// AltNames are the alternative names, ownership markers included.

@@ -35,6 +35,17 @@ func toStatus(l netlink.Link, names map[int]string) Status {
 		s.Peer = names[s.ParentIndex]
 	}
 	s.OwnedBy = markedBy(s.Name, s.AltNames, s.Alias)
+	switch l := l.(type) {
+	case *netlink.Vxlan:
+		s.VXLAN = vxlanStatus(l, names)
+	case *netlink.Macvlan:
+		s.MACVLAN = &MACVLAN{Mode: macvlanModeName(l.Mode)}
+		if l.NetNsID < 0 {
+			s.MACVLAN.Parent = names[l.ParentIndex]
+		}
+	case *netlink.Vrf:
+		s.VRF = &VRF{Table: l.Table}
+	}
 	if st := a.Statistics; st != nil {
 		s.Stats = Stats{
 			RxPackets: st.RxPackets, TxPackets: st.TxPackets,
@@ -66,4 +77,27 @@ func hardwareAddr(a *netlink.LinkAttrs) string {
 		return "00:00:00:00:00:00"
 	}
 	return a.HardwareAddr.String()
+}
+
+// vxlanStatus returns the parameters of a dumped vxlan link; names maps
+// indexes to names.
+func vxlanStatus(l *netlink.Vxlan, names map[int]string) *VXLAN {
+	v := &VXLAN{
+		VNI:      uint32(l.VxlanId),
+		Local:    ipString(l.SrcAddr),
+		Port:     l.Port,
+		TTL:      l.TTL,
+		Learning: new(l.Learning),
+	}
+	if a := ipString(l.Group); a != "" {
+		if l.Group.IsMulticast() {
+			v.Group = a
+		} else {
+			v.Remote = a
+		}
+	}
+	if l.VtepDevIndex != 0 && l.NetNsID < 0 {
+		v.Dev = names[l.VtepDevIndex]
+	}
+	return v
 }
