@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/netip"
+	"os"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -18,6 +19,7 @@ import (
 	"github.com/netprim/netprim/bridge"
 	"github.com/netprim/netprim/link"
 	"github.com/netprim/netprim/route"
+	"github.com/netprim/netprim/selector"
 	"github.com/netprim/netprim/vlan"
 )
 
@@ -56,7 +58,13 @@ func cmdGet(ctx context.Context, args []string, stdout io.Writer) error {
 		if err != nil {
 			return err
 		}
-		v, table = ls, func(w *tabwriter.Writer, wide bool) { linkTable(w, ls, wide) }
+		var names map[string]selector.Names
+		if *output == "wide" && ns == nil {
+			// sysfs shows the devices of the namespace that mounted it:
+			// the predictable names are only known for netctl's own.
+			names, _ = selector.PredictAll(os.DirFS("/"))
+		}
+		v, table = ls, func(w *tabwriter.Writer, wide bool) { linkTable(w, ls, wide, names) }
 	case "bonds", "bond":
 		bs, err := bond.List(ctx, ns)
 		if err != nil {
@@ -123,9 +131,9 @@ func addrOrDash(a netip.Addr) string {
 	return a.String()
 }
 
-func linkTable(w *tabwriter.Writer, ls []link.Status, wide bool) {
+func linkTable(w *tabwriter.Writer, ls []link.Status, wide bool, names map[string]selector.Names) {
 	if wide {
-		fmt.Fprintln(w, "INDEX\tNAME\tKIND\tSTATE\tMTU\tHWADDR\tMASTER\tDRIVER\tBUS\tPCIID\tSPEED\tOWNER")
+		fmt.Fprintln(w, "INDEX\tNAME\tKIND\tSTATE\tMTU\tHWADDR\tMASTER\tDRIVER\tBUS\tPCIID\tSPEED\tPREDICTABLE\tOWNER")
 	} else {
 		fmt.Fprintln(w, "INDEX\tNAME\tKIND\tSTATE\tMTU\tHWADDR\tMASTER\tOWNER")
 	}
@@ -140,7 +148,7 @@ func linkTable(w *tabwriter.Writer, ls []link.Status, wide bool) {
 			if l.Speed > 0 {
 				speed = strconv.Itoa(l.Speed) + "Mb/s " + l.Duplex
 			}
-			row = append(row, dash(l.Driver), dash(l.BusInfo), dash(l.PCIID), speed)
+			row = append(row, dash(l.Driver), dash(l.BusInfo), dash(l.PCIID), speed, dash(strings.Join(names[l.Name].All(), ",")))
 		}
 		row = append(row, dash(l.OwnedBy))
 		fmt.Fprintln(w, strings.Join(row, "\t"))
