@@ -22,17 +22,28 @@ var kinds = []string{"bond"}
 var ErrMemberInUse = errors.New("member enslaved elsewhere")
 
 // Plan returns the changes Apply would make to the bonds of ns (nil: the
-// caller's namespace) for want, without making them. With
-// netprim.WithPrune it includes the deletion of owned bonds not in want.
+// caller's namespace) for want, without making them: the same changes, in
+// the same order, as the Plan that Apply returns when the kernel does what
+// it is asked. With netprim.WithPrune it includes the deletion of owned
+// bonds not in want.
 //
-// Members that Apply releases to change a bond's mode appear as released;
-// enslaving them again is not listed, since Plan does not predict it.
+// A new bond is created down; its members are enslaved, then the options
+// its creation request cannot carry are written and it is brought up, each
+// a change of its own. A mode change releases the members, changes the
+// bond and enslaves them again, each a change of its own.
 func Plan(ctx context.Context, ns *netprim.Namespace, want []Spec, opts ...netprim.Option) (netprim.Plan, error) {
 	specs, snap, err := prepare(ctx, ns, want)
 	if err != nil {
 		return netprim.Plan{}, err
 	}
-	return link.PlanKinds(ctx, ns, linkSpecs(specs, snap, ns), kinds, opts...)
+	p, err := link.PlanKinds(ctx, ns, linkSpecs(specs, snap, ns), kinds, opts...)
+	afterRelease(&p, specs, inPlace(specs, snap))
+	if err != nil {
+		// Apply stops after its first pass.
+		return p, err
+	}
+	p.Changes = append(p.Changes, secondPass(specs, snap, p)...)
+	return p, nil
 }
 
 // Apply makes the bonds of ns match want and returns the changes it made.
@@ -48,65 +59,31 @@ func Plan(ctx context.Context, ns *netprim.Namespace, want []Spec, opts ...netpr
 // An invalid spec, or a member enslaved to a master that is not a bond in
 // want, returns an error before anything is written. Other errors are
 // those of link.ApplyKinds: per link, joined, with the changes made so far.
+// A cancelled ctx stops Apply between two write requests; Apply again
+// finishes the work.
 func Apply(ctx context.Context, ns *netprim.Namespace, want []Spec, opts ...netprim.Option) (netprim.Plan, error) {
 	specs, snap, err := prepare(ctx, ns, want)
 	if err != nil {
 		return netprim.Plan{}, err
 	}
-	first := linkSpecs(specs, snap, ns)
-	for i := range first {
-		// A new bond with options that the creation request cannot carry
-		// stays down until the second pass has written them, since some
-		// of them are accepted only while the bond is down.
-		if st, ok := first[i].Settings.(*settings); ok && snap.byName[st.spec.Name] == nil && hasExtras(st.spec) {
-			first[i].Up = nil
-		}
-	}
-	p, err := link.ApplyKinds(ctx, ns, first, kinds, opts...)
-	if err != nil || !needsSecondPass(specs, p) {
+	p, err := link.ApplyKinds(ctx, ns, linkSpecs(specs, snap, ns), kinds, opts...)
+	if err != nil || len(needsSecondPass(specs, p)) == 0 {
 		return p, err
 	}
-	// Options vishvananda/netlink cannot send when creating a bond are
-	// written now, as in-place changes of the new bond, which is then
-	// brought up.
+	// The bonds just created, down and with their members: the options
+	// vishvananda/netlink cannot send when creating a bond are written
+	// now, as in-place changes, and the bonds are brought up.
 	snap, err = dumpLinks(ctx, ns)
 	if err != nil {
-		return p, err
+		return p, fmt.Errorf("bond: after creating bonds and enslaving their members (%d changes): %w", len(p.Changes), err)
 	}
 	p2, err := link.ApplyKinds(ctx, ns, linkSpecs(specs, snap, ns), kinds, opts...)
+	if err != nil {
+		err = fmt.Errorf("bond: after creating bonds and enslaving their members (%d changes): %w", len(p.Changes), err)
+	}
 	p.Changes = append(p.Changes, p2.Changes...)
 	p.Warnings = append(p.Warnings, p2.Warnings...)
 	return p, err
-}
-
-// needsSecondPass reports whether p created a bond whose spec sets an
-// option that the creation request could not carry.
-func needsSecondPass(specs []Spec, p netprim.Plan) bool {
-	for _, c := range p.Changes {
-		if c.Action != netprim.Add && c.Action != netprim.Recreate {
-			continue
-		}
-		for i := range specs {
-			if specs[i].Name != c.Object {
-				continue
-			}
-			if hasExtras(&specs[i]) {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-// hasExtras reports whether s sets an option that the creation request
-// cannot carry.
-func hasExtras(s *Spec) bool {
-	for _, o := range options {
-		if o.extra && o.set(s) {
-			return true
-		}
-	}
-	return false
 }
 
 // prepare copies, normalizes and validates want, reads the links of ns and
@@ -171,8 +148,15 @@ func checkMembers(specs []Spec, snap *snapshot) error {
 // linkSpecs turns bonds into link specs: the members (enslaved to their
 // bond), the links to release, then the bonds, so that link's attribute
 // step enslaves members before it brings their bond up.
+//
+// A bond that does not exist yet is created down (Up unset): Apply's
+// second pass brings it up. A bond that its in-place steps take down, and
+// members that they release without enslaving them again, are left to
+// those steps, so that what link plans from the links before any write
+// is what it does after the steps.
 func linkSpecs(specs []Spec, snap *snapshot, ns *netprim.Namespace) []link.Spec {
 	var out []link.Spec
+	e := inPlace(specs, snap)
 	isMember := make(map[string]bool)
 	for i := range specs {
 		s := &specs[i]
@@ -189,16 +173,23 @@ func linkSpecs(specs []Spec, snap *snapshot, ns *netprim.Namespace) []link.Spec 
 		}
 		for _, l := range snap.members(b.Index) {
 			if !isMember[l.Name] {
+				isMember[l.Name] = true
+				if e.released[l.Name] != "" {
+					continue
+				}
 				none := ""
 				out = append(out, link.Spec{Name: l.Name, Master: &none})
-				isMember[l.Name] = true
 			}
 		}
 	}
 	for i := range specs {
 		s := &specs[i]
+		up := s.Up
+		if b := snap.byName[s.Name]; b == nil || b.Kind != "bond" || e.down[s.Name] {
+			up = nil
+		}
 		out = append(out, link.Spec{
-			Name: s.Name, Kind: "bond", MTU: s.MTU, Up: s.Up, HardwareAddr: s.HardwareAddr,
+			Name: s.Name, Kind: "bond", MTU: s.MTU, Up: up, HardwareAddr: s.HardwareAddr,
 			Settings: &settings{spec: s, ns: ns, snap: snap},
 		})
 	}

@@ -101,8 +101,8 @@ func TestChangeInPlace(t *testing.T) {
 }
 
 // TestModeChange changes the mode of a bond with members: the kernel needs
-// them released, which Plan shows as disruptive; Apply enslaves them again
-// and the bond keeps its index.
+// them released, which Plan shows as disruptive, with enslaving them again;
+// Apply does what Plan says and the bond keeps its index.
 func TestModeChange(t *testing.T) {
 	nstest.RequireModules(t, "bonding", "dummy")
 	ctx := context.Background()
@@ -118,20 +118,29 @@ func TestModeChange(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	released := 0
+	released, enslaved := 0, 0
 	for _, c := range plan.Changes {
-		if strings.HasPrefix(c.Field, "member ") {
+		if !strings.HasPrefix(c.Field, "member ") {
+			continue
+		}
+		switch c.To {
+		case "released":
 			released++
 			if !c.Disruptive || !strings.Contains(c.Reason, "mode") {
 				t.Errorf("plan: %+v: releasing a member must be disruptive and say why", c)
 			}
+		case "enslaved":
+			enslaved++
 		}
 	}
-	if released != 2 || !strings.Contains(plan.String(), "mode active-backup -> balance-xor") {
-		t.Errorf("plan:\n%s\nwant both members released and the mode changed", plan)
+	if released != 2 || enslaved != 2 || !strings.Contains(plan.String(), "mode active-backup -> balance-xor") {
+		t.Errorf("plan:\n%s\nwant both members released, the mode changed and both enslaved again", plan)
 	}
 	p, _ := mustApply(t, n.Namespace, []Spec{spec})
 	t.Logf("applied:\n%s", p)
+	if p.String() != plan.String() {
+		t.Errorf("applied:\n%s\nplanned:\n%s", p, plan)
+	}
 	links := ipLinks(t, n)
 	d := links["bond0"].Linkinfo.InfoData
 	if d["mode"] != "balance-xor" || d["xmit_hash_policy"] != "layer2+3" || d["miimon"] != float64(100) {

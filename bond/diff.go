@@ -3,6 +3,8 @@ package bond
 import (
 	"sort"
 	"strings"
+
+	"github.com/netprim/netprim"
 )
 
 // This file is the pure part of Plan and Apply: it compares a Spec with a
@@ -82,14 +84,15 @@ const (
 	stepRelease stepKind = iota + 1 // release a member
 	stepDown                        // take the bond down
 	stepSet                         // write one option
+	stepEnslave                     // enslave a released member again
 	stepUp                          // bring the bond up again
 )
 
 // step is one write of an in-place change.
 type step struct {
 	kind        stepKind
-	member      string // release
-	memberIndex int    // release
+	member      string // release, enslave
+	memberIndex int    // release, enslave
 	opt         *option
 	payload     []byte
 	// field, from, to, disruptive and reason render the step in a Plan.
@@ -104,11 +107,13 @@ var modeResets = map[string]bool{"miimon": true, "arpInterval": true, "arpValida
 
 // diff returns the in-place steps that make the bond have match s: the
 // options that differ (and those in modeResets when the mode changes),
-// preceded by releasing the members
-// and taking the bond down where the kernel needs that, and followed by
-// bringing the bond up again unless s wants it down (or wants it up and
-// its members were released: link's attribute step brings it up after
-// enslaving them again).
+// preceded by releasing the members and taking the bond down where the
+// kernel needs that, and followed by enslaving again the released members
+// that s lists and bringing the bond up again unless s wants it down.
+//
+// The steps own what they change: a bond they take down is not also
+// managed by link's attribute step (linkSpecs leaves its Up unset), and a
+// released member that s does not list stays released.
 func diff(s *Spec, have *rawLink, snap *snapshot) []step {
 	names := snap.names()
 	type pending struct {
@@ -166,16 +171,182 @@ func diff(s *Spec, have *rawLink, snap *snapshot) []step {
 		}
 		steps = append(steps, st)
 	}
-	// With Up managed and members released, link's attribute step brings
-	// the bond up after enslaving them again.
-	if down && (s.Up == nil || *s.Up && !release) {
+	if release {
+		// In the order of s.Members, as a new bond enslaves them; the
+		// bonding driver opens each member itself.
+		released := make(map[string]bool, len(members))
+		for _, m := range members {
+			released[m.Name] = true
+		}
+		for _, name := range s.Members {
+			if released[name] {
+				steps = append(steps, step{kind: stepEnslave, member: name, memberIndex: snap.index(name),
+					field: "member " + name, from: "released", to: "enslaved", disruptive: true,
+					reason: "enslaved again after the change"})
+			}
+		}
+	}
+	if down && (s.Up == nil || *s.Up) {
 		steps = append(steps, step{kind: stepUp, field: "up", from: "false", to: "true", disruptive: true,
 			reason: "brought up again after the change"})
 	}
 	return steps
 }
 
-// describe renders a bond for a Plan: "bond active-backup, miimon 100".
+// effects are what the in-place steps of the existing bonds do besides
+// writing options: linkSpecs leaves those links to the steps, and Plan
+// corrects what link plans for them from the state before the steps.
+type effects struct {
+	// released maps each member that a step releases to its bond.
+	released map[string]string
+	// down holds the bonds a step takes down: the steps bring them up
+	// again as wanted.
+	down map[string]bool
+}
+
+// inPlace returns the effects of the in-place steps of the bonds of specs
+// that exist in snap.
+func inPlace(specs []Spec, snap *snapshot) effects {
+	e := effects{released: map[string]string{}, down: map[string]bool{}}
+	for i := range specs {
+		b := snap.byName[specs[i].Name]
+		if b == nil || b.Kind != "bond" {
+			continue
+		}
+		for _, st := range diff(&specs[i], b, snap) {
+			switch st.kind {
+			case stepRelease:
+				e.released[st.member] = b.Name
+			case stepDown:
+				e.down[b.Name] = true
+			}
+		}
+	}
+	return e
+}
+
+// createDefaults are the values the kernel gives a new bond for the
+// options that the creation request cannot carry (bond_check_params in
+// drivers/net/bonding/bond_main.c). Without targets the kernel reports no
+// ns_ip6_target attribute.
+var createDefaults = map[uint16][]byte{
+	attrPeerNotifDelay: encodeNum(tU32, 0),
+	attrMissedMax:      encodeNum(tU8, 2),
+	attrAdLacpActive:   encodeNum(tU8, 1),
+}
+
+// created returns the bond that the creation request for s makes, as the
+// kernel reports it: down, with every option s manages that the request
+// carries, and the kernel's defaults for the others. Its index is 0, so
+// it has no members in snap.
+func created(s *Spec, snap *snapshot) *rawLink {
+	l := &rawLink{Name: s.Name, Kind: "bond", Data: map[uint16][]byte{}}
+	for _, o := range options {
+		if o.extra {
+			if d, ok := createDefaults[o.attr]; ok {
+				l.Data[o.attr] = d
+			}
+			continue
+		}
+		if p, ok := o.encode(s, snap.index); ok {
+			l.Data[o.attr] = p
+		}
+	}
+	return l
+}
+
+// needsSecondPass returns the specs of the bonds that p created and that
+// either set an option the creation request could not carry or are wanted
+// up, in the order of specs.
+func needsSecondPass(specs []Spec, p netprim.Plan) []*Spec {
+	made := make(map[string]bool)
+	for _, c := range p.Changes {
+		if c.Kind == "link" && (c.Action == netprim.Add || c.Action == netprim.Recreate) {
+			made[c.Object] = true
+		}
+	}
+	var out []*Spec
+	for i := range specs {
+		s := &specs[i]
+		if made[s.Name] && (hasExtras(s) || s.Up != nil && *s.Up) {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// secondPass returns the changes of Apply's second pass for the first
+// pass's plan p: the options of each created bond that differ from the
+// kernel's defaults, then, for each created bond wanted up, bringing it
+// up. That is what link.ApplyKinds plans for the bonds as the kernel
+// reports them after the first pass (down, with their members).
+func secondPass(specs []Spec, snap *snapshot, p netprim.Plan) []netprim.Change {
+	var out, ups []netprim.Change
+	for _, s := range needsSecondPass(specs, p) {
+		for _, st := range diff(s, created(s, snap), snap) {
+			out = append(out, change(s.Name, st))
+		}
+		if s.Up != nil && *s.Up {
+			ups = append(ups, netprim.Change{Action: netprim.Modify, Kind: "link", Object: s.Name,
+				Field: "up", From: "false", To: "true"})
+		}
+	}
+	return append(out, ups...)
+}
+
+// change renders a step of bond name as link renders an in-place change.
+func change(name string, st step) netprim.Change {
+	return netprim.Change{Action: netprim.Modify, Kind: "link", Object: name,
+		Field: st.field, From: st.from, To: st.to, Disruptive: st.disruptive, Reason: st.reason}
+}
+
+// afterRelease corrects the changes link plans, from the links as they
+// are before any write, for a member that an in-place step of its bond
+// releases (a mode change) and that another wanted bond lists: when Apply
+// gets to it, the kernel has released it and taken it down, so its master
+// changes from none and, its up state being unmanaged, it is neither taken
+// down before nor brought up after.
+func afterRelease(p *netprim.Plan, specs []Spec, e effects) {
+	moved := make(map[string]bool)
+	for _, s := range specs {
+		for _, m := range s.Members {
+			if b, ok := e.released[m]; ok && b != s.Name {
+				moved[m] = true
+			}
+		}
+	}
+	if len(moved) == 0 {
+		return
+	}
+	out := p.Changes[:0]
+	for _, c := range p.Changes {
+		if c.Kind == "link" && c.Action == netprim.Modify && moved[c.Object] {
+			switch c.Field {
+			case "up":
+				continue
+			case "master":
+				c.From = ""
+			}
+		}
+		out = append(out, c)
+	}
+	p.Changes = out
+}
+
+// hasExtras reports whether s sets an option that the creation request
+// cannot carry.
+func hasExtras(s *Spec) bool {
+	for _, o := range options {
+		if o.extra && o.set(s) {
+			return true
+		}
+	}
+	return false
+}
+
+// describe renders the creation request of a bond for a Plan: "bond
+// active-backup, miimon 100". Options the request cannot carry are not
+// shown: they are separate changes after it.
 func describe(s *Spec, index func(string) int) string {
 	parts := []string{"bond " + s.Mode}
 	names := map[int]string{}
@@ -183,6 +354,9 @@ func describe(s *Spec, index func(string) int) string {
 		names[index(s.Primary)] = s.Primary
 	}
 	for _, o := range options[1:] {
+		if o.extra {
+			continue
+		}
 		if b, ok := o.encode(s, index); ok {
 			v := o.render(b, names)
 			if o.typ == tPrimary {

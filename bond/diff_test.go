@@ -5,6 +5,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/netprim/netprim"
 )
 
 // fakeKernel returns a snapshot with a bond as the kernel would report
@@ -61,10 +63,22 @@ func TestDiff(t *testing.T) {
 			[]string{"up true -> false [disruptive]", "lacpRate slow -> fast", "up false -> true [disruptive]"}},
 		{"lacpRate with the bond wanted down", base, true, func(s *Spec) { s.LACPRate, s.Up = "fast", ptr(false) },
 			[]string{"up true -> false [disruptive]", "lacpRate slow -> fast"}},
-		{"mode change with up managed: link brings it up after the members", Spec{Name: "bond0", Mode: "balance-rr"}, true,
-			func(s *Spec) { s.Mode, s.Up = "broadcast", ptr(true) },
+		{"mode change with up managed: members enslaved again, then up", Spec{Name: "bond0", Mode: "balance-rr"}, true,
+			func(s *Spec) { s.Mode, s.Up, s.Members = "broadcast", ptr(true), []string{"eth1", "eth0"} },
 			[]string{"member eth0 enslaved -> released [disruptive]", "member eth1 enslaved -> released [disruptive]",
-				"up true -> false [disruptive]", "mode balance-rr -> broadcast"}},
+				"up true -> false [disruptive]", "mode balance-rr -> broadcast",
+				"member eth1 released -> enslaved [disruptive]", "member eth0 released -> enslaved [disruptive]",
+				"up false -> true [disruptive]"}},
+		{"mode change: a member no longer listed stays released, a new one is left to link", Spec{Name: "bond0", Mode: "balance-rr"}, true,
+			func(s *Spec) { s.Mode, s.Members = "broadcast", []string{"eth0", "eth2"} },
+			[]string{"member eth0 enslaved -> released [disruptive]", "member eth1 enslaved -> released [disruptive]",
+				"up true -> false [disruptive]", "mode balance-rr -> broadcast",
+				"member eth0 released -> enslaved [disruptive]", "up false -> true [disruptive]"}},
+		{"mode change of a bond wanted down", Spec{Name: "bond0", Mode: "balance-rr"}, true,
+			func(s *Spec) { s.Mode, s.Up, s.Members = "broadcast", ptr(false), []string{"eth0", "eth1"} },
+			[]string{"member eth0 enslaved -> released [disruptive]", "member eth1 enslaved -> released [disruptive]",
+				"up true -> false [disruptive]", "mode balance-rr -> broadcast",
+				"member eth0 released -> enslaved [disruptive]", "member eth1 released -> enslaved [disruptive]"}},
 		{"mode change releases members", Spec{Name: "bond0", Mode: "active-backup", Miimon: 100}, true,
 			func(s *Spec) { *s = Spec{Name: "bond0", Mode: "balance-rr", Miimon: 100, PacketsPerSlave: 3} },
 			[]string{"member eth0 enslaved -> released [disruptive]", "member eth1 enslaved -> released [disruptive]",
@@ -128,5 +142,99 @@ func TestDescribe(t *testing.T) {
 	want := "bond 802.3ad, miimon 100, useCarrier false, lacpRate fast"
 	if got := describe(&s, func(string) int { return 0 }); got != want {
 		t.Errorf("describe: %q, want %q", got, want)
+	}
+}
+
+// TestInPlace: the effects of the in-place steps that linkSpecs and Plan
+// account for.
+func TestInPlace(t *testing.T) {
+	snap, _ := fakeKernel(Spec{Name: "bond0", Mode: "active-backup", LACPRate: ""}, true)
+	for _, tc := range []struct {
+		name     string
+		want     Spec
+		released map[string]string
+		down     map[string]bool
+	}{
+		{"no change", Spec{Name: "bond0", Mode: "active-backup"}, map[string]string{}, map[string]bool{}},
+		{"live option", Spec{Name: "bond0", Mode: "active-backup", Miimon: 100}, map[string]string{}, map[string]bool{}},
+		{"mode", Spec{Name: "bond0", Mode: "balance-rr", Members: []string{"eth0"}},
+			map[string]string{"eth0": "bond0", "eth1": "bond0"}, map[string]bool{"bond0": true}},
+		{"new bond", Spec{Name: "bond1", Mode: "balance-rr"}, map[string]string{}, map[string]bool{}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := inPlace([]Spec{tc.want}, snap)
+			if d := cmp.Diff(effects{released: tc.released, down: tc.down}, e, cmp.AllowUnexported(effects{})); d != "" {
+				t.Errorf("inPlace (-want +got):\n%s", d)
+			}
+		})
+	}
+}
+
+// TestSecondPass: for each bond the first pass creates, the options its
+// creation request could not carry that differ from the kernel's defaults,
+// then bringing the created bonds up.
+func TestSecondPass(t *testing.T) {
+	snap := newSnapshot([]*rawLink{{Index: 2, Name: "eth0"}, {Index: 3, Name: "eth1"}})
+	specs := []Spec{
+		{Name: "bond0", Mode: "802.3ad", Members: []string{"eth0"}, Up: ptr(true), Miimon: 100, LACPRate: "fast",
+			ADLACPActive: ptr(false)},
+		{Name: "bond1", Mode: "active-backup", Members: []string{"eth1"}, Up: ptr(true), Primary: "eth1",
+			ARPInterval: 100, ARPIPTargets: mustAddrs("192.0.2.1"), MissedMax: 2, PeerNotifDelay: 0,
+			NSIP6Targets: mustAddrs("2001:db8::1")},
+		{Name: "bond2", Mode: "802.3ad", ADLACPActive: ptr(true)}, // the default: nothing to write
+		{Name: "bond3", Mode: "balance-rr", Up: ptr(true)},        // exists already
+	}
+	for i := range specs {
+		specs[i].Normalize()
+	}
+	var first netprim.Plan
+	for _, name := range []string{"bond0", "bond1", "bond2"} {
+		first.Append(netprim.Change{Action: netprim.Add, Kind: "link", Object: name})
+	}
+	first.Append(netprim.Change{Action: netprim.Modify, Kind: "link", Object: "bond3", Field: "mode"})
+	var got []string
+	for _, c := range secondPass(specs, snap, first) {
+		got = append(got, c.String())
+	}
+	want := []string{
+		"~ link bond0 adLACPActive on -> off",
+		"~ link bond1 nsIP6Targets none -> 2001:db8::1",
+		"~ link bond0 up false -> true",
+		"~ link bond1 up false -> true",
+	}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("secondPass (-want +got):\n%s", d)
+	}
+	if n := len(needsSecondPass(specs[3:], first)); n != 0 {
+		t.Errorf("needsSecondPass: %d bonds, want none (bond3 is not created)", n)
+	}
+}
+
+// TestAfterRelease: a member that a mode change releases and another bond
+// lists is, when link enslaves it, already released and down.
+func TestAfterRelease(t *testing.T) {
+	mod := func(obj, field, from, to string) netprim.Change {
+		return netprim.Change{Action: netprim.Modify, Kind: "link", Object: obj, Field: field, From: from, To: to}
+	}
+	p := netprim.Plan{Changes: []netprim.Change{
+		mod("bond0", "member eth0", "enslaved", "released"),
+		mod("bond0", "member eth1", "enslaved", "released"),
+		mod("bond0", "member eth0", "released", "enslaved"),
+		mod("eth0", "up", "true", "false"), // not moved: left alone
+		mod("eth1", "up", "true", "false"),
+		mod("eth1", "master", "bond0", "bond1"),
+		mod("eth1", "up", "false", "true"),
+	}}
+	specs := []Spec{{Name: "bond0", Members: []string{"eth0"}}, {Name: "bond1", Members: []string{"eth1"}}}
+	afterRelease(&p, specs, effects{released: map[string]string{"eth0": "bond0", "eth1": "bond0"}})
+	want := []netprim.Change{
+		mod("bond0", "member eth0", "enslaved", "released"),
+		mod("bond0", "member eth1", "enslaved", "released"),
+		mod("bond0", "member eth0", "released", "enslaved"),
+		mod("eth0", "up", "true", "false"),
+		mod("eth1", "master", "", "bond1"),
+	}
+	if d := cmp.Diff(want, p.Changes); d != "" {
+		t.Errorf("afterRelease (-want +got):\n%s", d)
 	}
 }

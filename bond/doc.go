@@ -18,10 +18,15 @@
 // other kinds. A second Apply with the same specs sends no write request.
 //
 // Order: a new bond is created down; its members are taken down before
-// they are enslaved (the bonding driver opens them itself), and the bond is
-// brought up after its members are enslaved. Plan shows a new bond's "up"
-// in its creation line; Apply reports it as a separate change after the
-// members.
+// they are enslaved (the bonding driver opens them itself); then the
+// options its creation request cannot carry are written and the bond is
+// brought up, each a change of its own after the members.
+//
+// Plan lists the same changes, in the same order, as the Plan that Apply
+// returns for the same kernel state, one change per write request (two for
+// a creation: the link and its ownership marker). For a new bond Plan
+// assumes the kernel's defaults for the options the creation request
+// cannot carry.
 //
 // # Status
 //
@@ -39,8 +44,10 @@
 // tlb_dynamic_lb): Apply takes the bond down, changes them and
 // brings it back up, and Plan marks the steps disruptive. The mode and
 // fail_over_mac are accepted only while the bond has no members: Apply
-// releases the members, takes the bond down, changes the option, brings
-// the bond up and enslaves the members again, all disruptive in the Plan.
+// releases the members, takes the bond down, changes the option, enslaves
+// again the members the Spec still lists and brings the bond up, all
+// disruptive in the Plan; a member the Spec no longer lists stays
+// released. Cancelled at any point, the next Apply finishes the change.
 // The bond keeps its interface index, addresses and routes on it are
 // kept, and links it does not own are changed the same way (nothing is
 // deleted).

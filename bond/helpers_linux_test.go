@@ -2,12 +2,14 @@ package bond
 
 import (
 	"context"
+	"slices"
 	"testing"
 
 	"github.com/vishvananda/netlink"
 
 	"github.com/netprim/netprim"
 	"github.com/netprim/netprim/internal/nl"
+	"github.com/netprim/netprim/link"
 	"github.com/netprim/netprim/nstest"
 )
 
@@ -15,6 +17,7 @@ import (
 type ipLink struct {
 	Ifindex   int      `json:"ifindex"`
 	Ifname    string   `json:"ifname"`
+	AltNames  []string `json:"altnames"`
 	Flags     []string `json:"flags"`
 	Master    string   `json:"master"`
 	Operstate string   `json:"operstate"`
@@ -65,4 +68,52 @@ func mustApply(t testing.TB, ns *netprim.Namespace, want []Spec, opts ...netprim
 		t.Fatalf("Apply: %v\nplan so far:\n%s", err, p)
 	}
 	return p, writes
+}
+
+// wantState checks with ip that n has exactly the bonds of want, each
+// marked as owned, in its mode, up or down as wanted and with its members
+// and no other link enslaved, and that every other link has no master.
+func wantState(t testing.TB, n *nstest.NS, want []Spec) {
+	t.Helper()
+	links := ipLinks(t, n)
+	master := map[string]string{} // member -> wanted bond
+	for _, s := range want {
+		l, ok := links[s.Name]
+		if !ok || l.Linkinfo.InfoKind != "bond" {
+			t.Errorf("ip: %s exists %v with kind %q, want a bond", s.Name, ok, l.Linkinfo.InfoKind)
+			continue
+		}
+		if m := link.Marker(netprim.DefaultOwner(), s.Name); !slices.Contains(l.AltNames, m) {
+			t.Errorf("ip: %s altnames %v, want the ownership marker %s", s.Name, l.AltNames, m)
+		}
+		if got := l.Linkinfo.InfoData["mode"]; got != s.Mode {
+			t.Errorf("ip: %s mode %v, want %s", s.Name, got, s.Mode)
+		}
+		if up := slices.Contains(l.Flags, "UP"); s.Up != nil && up != *s.Up {
+			t.Errorf("ip: %s flags %v, want up=%v", s.Name, l.Flags, *s.Up)
+		}
+		for _, m := range s.Members {
+			master[m] = s.Name
+		}
+	}
+	wanted := make(map[string]bool, len(want))
+	for _, s := range want {
+		wanted[s.Name] = true
+	}
+	for name, l := range links {
+		if l.Linkinfo.InfoKind == "bond" && !wanted[name] {
+			t.Errorf("ip: bond %s (altnames %v) is not wanted", name, l.AltNames)
+		}
+		if l.Master != master[name] {
+			t.Errorf("ip: %s master %q, want %q", name, l.Master, master[name])
+		}
+		if master[name] != "" && !slices.Contains(l.Flags, "SLAVE") {
+			t.Errorf("ip: %s flags %v, want SLAVE", name, l.Flags)
+		}
+	}
+	for m := range master {
+		if _, ok := links[m]; !ok {
+			t.Errorf("ip: member %s does not exist", m)
+		}
+	}
 }

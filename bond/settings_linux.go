@@ -24,7 +24,7 @@ func (s *settings) Describe() string { return describe(s.spec, s.snap.index) }
 
 // Link returns the bond to add, with every option vishvananda/netlink can
 // encode. The bond is created down: its members are enslaved first and
-// link's attribute step brings it up after them.
+// Apply's second pass brings it up after them.
 func (s *settings) Link(attrs netlink.LinkAttrs) (netlink.Link, func(), error) {
 	attrs.Flags &^= net.FlagUp
 	b := netlink.NewLinkBond(attrs)
@@ -107,12 +107,18 @@ func (s *settings) Diff(have linkkind.Observed) (string, []linkkind.Change) {
 	steps := diff(s.spec, raw, s.snap)
 	changes := make([]linkkind.Change, 0, len(steps))
 	for _, st := range steps {
+		// Rendered as change renders it for Plan.
 		c := linkkind.Change{Field: st.field, From: st.from, To: st.to, Disruptive: st.disruptive, Reason: st.reason}
 		switch st.kind {
 		case stepRelease:
 			idx := st.memberIndex
 			c.Apply = func(h *netlink.Handle, _ netlink.Link) error {
 				return h.LinkSetNoMaster(&netlink.Device{LinkAttrs: netlink.LinkAttrs{Index: idx}})
+			}
+		case stepEnslave:
+			idx := st.memberIndex
+			c.Apply = func(h *netlink.Handle, l netlink.Link) error {
+				return h.LinkSetMasterByIndex(&netlink.Device{LinkAttrs: netlink.LinkAttrs{Index: idx}}, l.Attrs().Index)
 			}
 		case stepDown:
 			c.Apply = func(h *netlink.Handle, l netlink.Link) error { return h.LinkSetDown(l) }
