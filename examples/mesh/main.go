@@ -1,0 +1,303 @@
+// Command mesh builds a KubeSpan-style full WireGuard mesh between
+// throwaway network namespaces, with the wireguard package's mesh helpers,
+// and touches nothing of the host's own network.
+//
+// It starts N namespaces (default 3) and a hub namespace whose bridge
+// joins them, gives each node a persisted identity (a 0600 key file in a
+// temporary directory), a device "kubespan" on UDP 51820 with MTU
+// TunnelMTU(1500) and every other node as a peer, then pings every pair
+// over the tunnel (IPv4 and IPv6), prints a peer-health table and removes
+// everything. The userspace devices live in this process: they disappear
+// when it exits.
+//
+//	sudo go run ./examples/mesh            # 3 nodes
+//	sudo go run ./examples/mesh -n 5 -check # exit status 1 if any pair fails
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"text/tabwriter"
+	"time"
+
+	"github.com/vishvananda/netlink"
+	"golang.org/x/net/icmp"
+	"golang.org/x/net/ipv4"
+	"golang.org/x/net/ipv6"
+	"golang.org/x/sys/unix"
+
+	"github.com/netprim/netprim"
+	"github.com/netprim/netprim/internal/nl"
+	"github.com/netprim/netprim/wireguard"
+)
+
+func main() {
+	n := flag.Int("n", 3, "number of nodes (2-200)")
+	check := flag.Bool("check", false, "exit non-zero if any pair cannot ping over the tunnel")
+	flag.Parse()
+	failed, err := run(context.Background(), os.Stdout, *n)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "mesh:", err)
+		if errors.Is(err, netprim.ErrPermission) {
+			fmt.Fprintln(os.Stderr, "mesh: run it as root: sudo go run ./examples/mesh")
+		}
+		os.Exit(1)
+	}
+	if *check && failed > 0 {
+		fmt.Fprintf(os.Stderr, "mesh: %d pair(s) cannot ping over the tunnel\n", failed)
+		os.Exit(1)
+	}
+}
+
+// node is one mesh member.
+type node struct {
+	ns       *netprim.Namespace
+	id       wireguard.Identity
+	underlay netip.Addr // on eth0, via the bridge
+	tun4     netip.Addr
+	tun6     netip.Addr
+	dev      *wireguard.Device
+}
+
+// run builds the mesh and returns how many (ordered) pairs failed to ping.
+func run(ctx context.Context, out io.Writer, count int) (int, error) {
+	if count < 2 || count > 200 {
+		return 0, fmt.Errorf("-n %d: want 2-200 nodes", count)
+	}
+	dir, err := os.MkdirTemp("", "mesh-identities-")
+	if err != nil {
+		return 0, err
+	}
+	defer os.RemoveAll(dir)
+
+	hub, err := netprim.NewNamespace()
+	if err != nil {
+		return 0, err
+	}
+	defer hub.Close()
+	hh, err := nl.Handle(hub)
+	if err != nil {
+		return 0, err
+	}
+	defer hh.Close()
+	br := &netlink.Bridge{LinkAttrs: netlink.LinkAttrs{Name: "br0", Flags: net.FlagUp}}
+	if err := hh.LinkAdd(br); err != nil {
+		return 0, netprim.KernelError("add", "bridge br0", err)
+	}
+	if err := hh.LinkSetUp(br); err != nil {
+		return 0, err
+	}
+
+	nodes := make([]*node, count)
+	defer func() {
+		for _, n := range nodes {
+			if n != nil {
+				if n.dev != nil {
+					n.dev.Close()
+				}
+				n.ns.Close()
+			}
+		}
+	}()
+	for i := range nodes {
+		n := &node{
+			underlay: netip.AddrFrom4([4]byte{192, 0, 2, byte(i + 1)}),
+			tun4:     netip.AddrFrom4([4]byte{10, 244, 0, byte(i + 1)}),
+			tun6:     netip.MustParseAddr(fmt.Sprintf("fd83:b1f7:fcb5:2802::%x", i+1)),
+		}
+		if n.ns, err = netprim.NewNamespace(); err != nil {
+			return 0, err
+		}
+		nodes[i] = n
+		if n.id, err = wireguard.LoadOrCreateIdentity(filepath.Join(dir, fmt.Sprintf("node%d.identity", i))); err != nil {
+			return 0, err
+		}
+		if err := plug(hh, br, n, i); err != nil {
+			return 0, err
+		}
+	}
+
+	mtu := wireguard.TunnelMTU(1500, true)
+	for i, n := range nodes {
+		spec := wireguard.Spec{Name: "kubespan", PrivateKey: n.id.PrivateKey, ListenPort: wireguard.DefaultPort,
+			FirewallMark: wireguard.MarkDevice, MTU: mtu}
+		for j, p := range nodes {
+			if j == i {
+				continue
+			}
+			spec.Peers = append(spec.Peers, wireguard.PeerSpec{
+				PublicKey:           p.id.PublicKey,
+				Endpoint:            netip.AddrPortFrom(p.underlay, wireguard.DefaultPort).String(),
+				AllowedIPs:          []netip.Prefix{netip.PrefixFrom(p.tun4, 32), netip.PrefixFrom(p.tun6, 128)},
+				PersistentKeepalive: wireguard.DefaultKeepalive,
+			})
+		}
+		if n.dev, _, err = wireguard.Apply(ctx, n.ns, spec); err != nil {
+			return 0, err
+		}
+		if err := addTunnelAddrs(n); err != nil {
+			return 0, err
+		}
+	}
+	st, _ := nodes[0].dev.Status(ctx)
+	fmt.Fprintf(out, "%d nodes, backend %s, MTU %d, port %d\n\n", count, st.Backend, st.MTU, st.ListenPort)
+
+	failed := 0
+	fmt.Fprintln(out, "pings over the tunnel:")
+	for i, a := range nodes {
+		for j, b := range nodes {
+			if i == j {
+				continue
+			}
+			for _, dst := range []netip.Addr{b.tun4, b.tun6} {
+				rtt, err := pingRetry(a.ns, dst, 5*time.Second)
+				if err != nil {
+					failed++
+					fmt.Fprintf(out, "  node%d -> node%d %-26s FAIL %v\n", i, j, dst, err)
+					continue
+				}
+				fmt.Fprintf(out, "  node%d -> node%d %-26s ok %v\n", i, j, dst, rtt.Round(10*time.Microsecond))
+			}
+		}
+	}
+
+	fmt.Fprintln(out, "\npeer health:")
+	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "NODE\tPEER\tENDPOINT\tSTATE\tLAST HANDSHAKE\tRX\tTX")
+	now := time.Now()
+	for i, n := range nodes {
+		st, err := n.dev.Status(ctx)
+		if err != nil {
+			return failed, err
+		}
+		for _, p := range st.Peers {
+			h := p.Health(now)
+			age := "never"
+			if !p.LastHandshake.IsZero() {
+				age = now.Sub(p.LastHandshake).Round(time.Millisecond).String() + " ago"
+			}
+			fmt.Fprintf(tw, "node%d\t%s\t%s\t%s\t%s\t%d\t%d\n", i, p.PublicKey, p.Endpoint, h, age, p.RxBytes, p.TxBytes)
+		}
+	}
+	tw.Flush()
+	return failed, nil
+}
+
+// plug joins node i to the hub bridge: veth "nI" in the hub, "eth0" in
+// the node, 192.0.2.I+1/24 on it.
+func plug(hh *netlink.Handle, br *netlink.Bridge, n *node, i int) error {
+	name := fmt.Sprintf("n%d", i)
+	l, err := hh.LinkByName(br.Name)
+	if err != nil {
+		return err
+	}
+	v := &netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: name, MasterIndex: l.Attrs().Index}, PeerName: "eth0", PeerNamespace: netlink.NsFd(n.ns.FD())}
+	if err := hh.LinkAdd(v); err != nil {
+		return netprim.KernelError("add", "veth "+name, err)
+	}
+	if err := hh.LinkSetUp(v); err != nil {
+		return err
+	}
+	h, err := nl.Handle(n.ns)
+	if err != nil {
+		return err
+	}
+	defer h.Close()
+	for _, name := range []string{"lo", "eth0"} {
+		l, err := h.LinkByName(name)
+		if err != nil {
+			return err
+		}
+		if err := h.LinkSetUp(l); err != nil {
+			return err
+		}
+		if name == "eth0" {
+			if err := h.AddrAdd(l, &netlink.Addr{IPNet: prefixNet(netip.PrefixFrom(n.underlay, 24))}); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func addTunnelAddrs(n *node) error {
+	h, err := nl.Handle(n.ns)
+	if err != nil {
+		return err
+	}
+	defer h.Close()
+	l, err := h.LinkByName("kubespan")
+	if err != nil {
+		return err
+	}
+	if err := h.AddrAdd(l, &netlink.Addr{IPNet: prefixNet(netip.PrefixFrom(n.tun4, 24))}); err != nil {
+		return err
+	}
+	return h.AddrAdd(l, &netlink.Addr{IPNet: prefixNet(netip.PrefixFrom(n.tun6, 64)), Flags: unix.IFA_F_NODAD})
+}
+
+func prefixNet(p netip.Prefix) *net.IPNet {
+	return &net.IPNet{IP: p.Addr().AsSlice(), Mask: net.CIDRMask(p.Bits(), p.Addr().BitLen())}
+}
+
+// pingRetry pings until a reply or the deadline: the first packet waits
+// for the handshake.
+func pingRetry(ns *netprim.Namespace, dst netip.Addr, within time.Duration) (time.Duration, error) {
+	deadline := time.Now().Add(within)
+	for {
+		rtt, err := ping(ns, dst, 500*time.Millisecond)
+		if err == nil || time.Now().After(deadline) {
+			return rtt, err
+		}
+	}
+}
+
+// ping sends one ICMP echo request from inside ns and waits for its reply.
+func ping(ns *netprim.Namespace, dst netip.Addr, timeout time.Duration) (time.Duration, error) {
+	network, laddr, proto := "ip4:icmp", "0.0.0.0", 1
+	var req, rep icmp.Type = ipv4.ICMPTypeEcho, ipv4.ICMPTypeEchoReply
+	if dst.Is6() {
+		network, laddr, proto = "ip6:ipv6-icmp", "::", 58
+		req, rep = ipv6.ICMPTypeEchoRequest, ipv6.ICMPTypeEchoReply
+	}
+	var c *icmp.PacketConn
+	if err := ns.Do(func() error {
+		var err error
+		c, err = icmp.ListenPacket(network, laddr)
+		return err
+	}); err != nil {
+		return 0, err
+	}
+	defer c.Close()
+	id := os.Getpid() & 0xffff
+	b, err := (&icmp.Message{Type: req, Body: &icmp.Echo{ID: id, Seq: 1, Data: []byte("mesh")}}).Marshal(nil)
+	if err != nil {
+		return 0, err
+	}
+	start := time.Now()
+	if _, err := c.WriteTo(b, &net.IPAddr{IP: dst.AsSlice()}); err != nil {
+		return 0, err
+	}
+	c.SetReadDeadline(start.Add(timeout))
+	buf := make([]byte, 1500)
+	for {
+		n, from, err := c.ReadFrom(buf)
+		if err != nil {
+			return 0, fmt.Errorf("no reply: %w", err)
+		}
+		m, err := icmp.ParseMessage(proto, buf[:n])
+		if err != nil || m.Type != rep {
+			continue
+		}
+		if e, ok := m.Body.(*icmp.Echo); ok && e.ID == id && from.String() == dst.String() {
+			return time.Since(start), nil
+		}
+	}
+}

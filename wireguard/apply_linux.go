@@ -1,0 +1,417 @@
+package wireguard
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+
+	"github.com/netprim/netprim"
+	"github.com/netprim/netprim/internal/nl"
+	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
+)
+
+// backend is one way of running a device.
+type backend interface {
+	kind() Backend
+	read() (devState, error)
+	set(c config) error
+	close() error
+}
+
+// Device is the handle to one WireGuard device in a namespace. For the
+// userspace backend it also hosts the device: the device exists until
+// Close. For the kernel backend Close only releases the handle; Delete
+// removes the link. A Device is safe for concurrent use.
+type Device struct {
+	ns   *netprim.Namespace
+	name string
+
+	mu     sync.Mutex
+	be     backend
+	closed bool
+}
+
+// Apply makes the device want.Name in ns match want, creating it when it
+// does not exist, and returns its handle and the changes made. When
+// Validate fails nothing is applied. A device created by this call is
+// removed again if configuring it fails.
+//
+// An existing kernel device is adopted. An existing link that is not a
+// kernel wireguard device (for example the TUN of a userspace device
+// hosted by another Device or process) is a conflict
+// (netprim.ErrConflict): a userspace device can only be changed through
+// the Device that hosts it.
+func Apply(ctx context.Context, ns *netprim.Namespace, want Spec, opts ...netprim.Option) (*Device, netprim.Plan, error) {
+	if err := want.Validate(); err != nil {
+		return nil, netprim.Plan{}, err
+	}
+	want.Normalize()
+	o := netprim.Resolve(opts...)
+	choice := backendOf(o)
+	if choice != BackendAuto && choice != BackendKernel && choice != BackendUserspace {
+		return nil, netprim.Plan{}, fmt.Errorf("wireguard: %s: backend %q: %w: want kernel, userspace or auto", want.Name, choice, netprim.ErrInvalidSpec)
+	}
+	eps, err := resolveEndpoints(ctx, want)
+	if err != nil {
+		return nil, netprim.Plan{}, err
+	}
+	h, err := nl.Handle(ns)
+	if err != nil {
+		return nil, netprim.Plan{}, err
+	}
+	defer h.Close()
+
+	var plan netprim.Plan
+	d := &Device{ns: ns, name: want.Name}
+	created := false
+	l, err := h.LinkByName(want.Name)
+	switch {
+	case err == nil && l.Type() == "wireguard":
+		if choice == BackendUserspace {
+			return nil, plan, fmt.Errorf("wireguard: %s: %w: a kernel wireguard device of that name exists", want.Name, netprim.ErrConflict)
+		}
+		if d.be, err = newKernel(ns, want.Name); err != nil {
+			return nil, plan, err
+		}
+	case err == nil:
+		return nil, plan, fmt.Errorf("wireguard: %s: %w: link exists and is a %s device, not one this handle hosts", want.Name, netprim.ErrConflict, l.Type())
+	case !isNotFound(err):
+		return nil, plan, netprim.KernelError("get", "link "+want.Name, err)
+	default:
+		created = true
+		if choice != BackendUserspace {
+			la := netlink.NewLinkAttrs()
+			la.Name = want.Name
+			la.MTU = want.MTU
+			count(o)
+			err := h.LinkAdd(&netlink.Wireguard{LinkAttrs: la})
+			switch {
+			case err == nil:
+				plan.Append(netprim.Change{Action: netprim.Add, Kind: KindLink, Object: want.Name + " type wireguard"})
+				if d.be, err = newKernel(ns, want.Name); err != nil {
+					_ = deleteLink(h, want.Name)
+					return nil, plan, err
+				}
+			case errors.Is(err, unix.EOPNOTSUPP) && choice == BackendAuto:
+				// No module: fall back to userspace below.
+			case errors.Is(err, unix.EOPNOTSUPP):
+				return nil, netprim.Plan{}, fmt.Errorf("wireguard: %s: %w", want.Name, netprim.Unsupported("wireguard", "wireguard"))
+			default:
+				return nil, netprim.Plan{}, netprim.KernelError("add", "link "+want.Name+" type wireguard", err)
+			}
+		}
+		if d.be == nil {
+			count(o)
+			u, err := newUserspace(ns, want.Name, want.MTU, socketOf(o))
+			if err != nil {
+				return nil, netprim.Plan{}, err
+			}
+			d.be = u
+			plan.Append(netprim.Change{Action: netprim.Add, Kind: KindLink, Object: want.Name + " type wireguard (userspace)"})
+		}
+	}
+	p, err := d.apply(h, want, eps, o)
+	plan.Merge(p)
+	if err != nil {
+		if created {
+			if d.be.kind() == BackendKernel {
+				_ = deleteLink(h, want.Name)
+			}
+			_ = d.Close()
+		}
+		return nil, plan, err
+	}
+	return d, plan, nil
+}
+
+func count(o netprim.Options) {
+	if o.Writes != nil {
+		atomic.AddInt64(o.Writes, 1)
+	}
+}
+
+func isNotFound(err error) bool {
+	var nf netlink.LinkNotFoundError
+	return errors.As(err, &nf) || errors.Is(err, unix.ENODEV) || errors.Is(err, unix.ENOENT)
+}
+
+func deleteLink(h *netlink.Handle, name string) error {
+	l, err := h.LinkByName(name)
+	if err != nil {
+		return err
+	}
+	return h.LinkDel(l)
+}
+
+// Name returns the link name.
+func (d *Device) Name() string { return d.name }
+
+// Backend returns the backend in use.
+func (d *Device) Backend() Backend {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.be == nil {
+		return BackendAuto
+	}
+	return d.be.kind()
+}
+
+var errClosed = errors.New("wireguard: device handle is closed")
+
+// Apply makes the device match want (want.Name must be the device's name)
+// with the smallest configuration request; see the package documentation.
+func (d *Device) Apply(ctx context.Context, want Spec, opts ...netprim.Option) (netprim.Plan, error) {
+	if err := want.Validate(); err != nil {
+		return netprim.Plan{}, err
+	}
+	if want.Name != d.name {
+		return netprim.Plan{}, fmt.Errorf("wireguard: %s: name: %w: handle is for %s", want.Name, netprim.ErrInvalidSpec, d.name)
+	}
+	want.Normalize()
+	eps, err := resolveEndpoints(ctx, want)
+	if err != nil {
+		return netprim.Plan{}, err
+	}
+	h, err := nl.Handle(d.ns)
+	if err != nil {
+		return netprim.Plan{}, err
+	}
+	defer h.Close()
+	return d.apply(h, want, eps, netprim.Resolve(opts...))
+}
+
+// Plan returns the changes Apply would make, without making them.
+func (d *Device) Plan(ctx context.Context, want Spec, opts ...netprim.Option) (netprim.Plan, error) {
+	if err := want.Validate(); err != nil {
+		return netprim.Plan{}, err
+	}
+	want.Normalize()
+	eps, err := resolveEndpoints(ctx, want)
+	if err != nil {
+		return netprim.Plan{}, err
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.closed {
+		return netprim.Plan{}, errClosed
+	}
+	cur, err := d.be.read()
+	if err != nil {
+		return netprim.Plan{}, err
+	}
+	_, ch := diff(d.name, &cur, want, eps)
+	var plan netprim.Plan
+	plan.Append(ch...)
+	h, err := nl.Handle(d.ns)
+	if err != nil {
+		return netprim.Plan{}, err
+	}
+	defer h.Close()
+	l, err := h.LinkByName(d.name)
+	if err != nil {
+		return netprim.Plan{}, netprim.KernelError("get", "link "+d.name, err)
+	}
+	plan.Append(linkChanges(l, want)...)
+	return plan, nil
+}
+
+func linkChanges(l netlink.Link, want Spec) []netprim.Change {
+	var ch []netprim.Change
+	a := l.Attrs()
+	if a.MTU != want.MTU {
+		ch = append(ch, modify(KindLink, want.Name, "mtu", fmt.Sprint(a.MTU), fmt.Sprint(want.MTU)))
+	}
+	if a.Flags&net.FlagUp == 0 {
+		ch = append(ch, modify(KindLink, want.Name, "state", "down", "up"))
+	}
+	return ch
+}
+
+func (d *Device) apply(h *netlink.Handle, want Spec, eps map[Key]netip.AddrPort, o netprim.Options) (netprim.Plan, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	var plan netprim.Plan
+	if d.closed {
+		return plan, errClosed
+	}
+	cur, err := d.be.read()
+	if err != nil {
+		return plan, err
+	}
+	cfg, ch := diff(d.name, &cur, want, eps)
+	if !cfg.empty() {
+		count(o)
+		if err := d.be.set(cfg); err != nil {
+			return plan, err
+		}
+		plan.Append(ch...)
+	}
+	l, err := h.LinkByName(d.name)
+	if err != nil {
+		return plan, netprim.KernelError("get", "link "+d.name, err)
+	}
+	for _, c := range linkChanges(l, want) {
+		count(o)
+		switch c.Field {
+		case "mtu":
+			err = h.LinkSetMTU(l, want.MTU)
+		case "state":
+			err = h.LinkSetUp(l)
+		}
+		if err != nil {
+			return plan, netprim.KernelError("set", "link "+d.name+" "+c.Field, err)
+		}
+		plan.Append(c)
+	}
+	return plan, nil
+}
+
+// Status reads the device: keys (public only), port, peers with endpoint,
+// last handshake and byte counters, and the link's MTU and state.
+func (d *Device) Status(ctx context.Context) (Status, error) {
+	if err := ctx.Err(); err != nil {
+		return Status{}, err
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.closed {
+		return Status{}, errClosed
+	}
+	cur, err := d.be.read()
+	if err != nil {
+		return Status{}, err
+	}
+	h, err := nl.Handle(d.ns)
+	if err != nil {
+		return Status{}, err
+	}
+	defer h.Close()
+	l, err := h.LinkByName(d.name)
+	if err != nil {
+		return Status{}, netprim.KernelError("get", "link "+d.name, err)
+	}
+	return cur.status(d.name, d.be.kind(), l.Attrs().MTU, l.Attrs().Flags&net.FlagUp != 0), nil
+}
+
+// Close releases the handle. A userspace device, its link and its UDP
+// sockets are removed; a kernel device stays. Close is idempotent.
+func (d *Device) Close() error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.closed || d.be == nil {
+		d.closed = true
+		return nil
+	}
+	d.closed = true
+	return d.be.close()
+}
+
+// Delete removes the device: the kernel link, or the userspace device
+// (as Close). The handle is closed afterwards.
+func (d *Device) Delete(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if d.Backend() == BackendKernel {
+		h, err := nl.Handle(d.ns)
+		if err != nil {
+			return err
+		}
+		defer h.Close()
+		if err := deleteLink(h, d.name); err != nil && !isNotFound(err) {
+			return netprim.KernelError("delete", "link "+d.name, err)
+		}
+	}
+	return d.Close()
+}
+
+// List reports the kernel WireGuard devices in ns. Userspace devices are
+// read through the Device that hosts them (Device.Status): wireguard-go
+// keeps no state in the kernel that could be listed per namespace.
+func List(ctx context.Context, ns *netprim.Namespace) ([]Status, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	h, err := nl.Handle(ns)
+	if err != nil {
+		return nil, err
+	}
+	defer h.Close()
+	links, err := h.LinkList()
+	if err != nil {
+		return nil, netprim.KernelError("list", "links", err)
+	}
+	var out []Status
+	var k *kernel
+	for _, l := range links {
+		if l.Type() != "wireguard" {
+			continue
+		}
+		if k == nil {
+			if k, err = newKernel(ns, ""); err != nil {
+				return nil, err
+			}
+			defer k.close()
+		}
+		k.name = l.Attrs().Name
+		st, err := k.read()
+		if err != nil {
+			return nil, err
+		}
+		a := l.Attrs()
+		out = append(out, st.status(a.Name, BackendKernel, a.MTU, a.Flags&net.FlagUp != 0))
+	}
+	return out, nil
+}
+
+// Plan returns the changes Apply(ctx, ns, want) would make to a device
+// that does not exist yet or to an existing kernel device. A userspace
+// device is planned through the Device that hosts it (Device.Plan); any
+// other existing link of that name is a conflict.
+func Plan(ctx context.Context, ns *netprim.Namespace, want Spec, opts ...netprim.Option) (netprim.Plan, error) {
+	if err := want.Validate(); err != nil {
+		return netprim.Plan{}, err
+	}
+	want.Normalize()
+	eps, err := resolveEndpoints(ctx, want)
+	if err != nil {
+		return netprim.Plan{}, err
+	}
+	h, err := nl.Handle(ns)
+	if err != nil {
+		return netprim.Plan{}, err
+	}
+	defer h.Close()
+	var plan netprim.Plan
+	l, err := h.LinkByName(want.Name)
+	switch {
+	case err == nil && l.Type() == "wireguard":
+		k, err := newKernel(ns, want.Name)
+		if err != nil {
+			return plan, err
+		}
+		defer k.close()
+		cur, err := k.read()
+		if err != nil {
+			return plan, err
+		}
+		_, ch := diff(want.Name, &cur, want, eps)
+		plan.Append(ch...)
+		plan.Append(linkChanges(l, want)...)
+		return plan, nil
+	case err == nil:
+		return plan, fmt.Errorf("wireguard: %s: %w: link exists and is a %s device; plan a userspace device through its Device", want.Name, netprim.ErrConflict, l.Type())
+	case !isNotFound(err):
+		return plan, netprim.KernelError("get", "link "+want.Name, err)
+	}
+	plan.Append(netprim.Change{Action: netprim.Add, Kind: KindLink, Object: want.Name + " type wireguard (backend " + backendOf(netprim.Resolve(opts...)).String() + ")"})
+	_, ch := diff(want.Name, nil, want, eps)
+	plan.Append(ch...)
+	plan.Append(modify(KindLink, want.Name, "state", "down", "up"))
+	return plan, nil
+}

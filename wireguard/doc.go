@@ -1,0 +1,56 @@
+// Package wireguard manages WireGuard devices and their peers in a network
+// namespace, and provides the library functions a product needs to build a
+// KubeSpan-style full mesh: key generation, a persisted identity, peer
+// health from handshake age, endpoint cycling, the tunnel MTU and policy
+// routing by firewall mark.
+//
+// # Devices and their lifetime
+//
+// Apply returns a *Device: the handle that hosts the device. Two backends
+// exist (see Backend):
+//
+//   - BackendKernel: the kernel's wireguard module. The link lives in the
+//     kernel; Device.Close only releases the handle and the device stays.
+//     Device.Delete removes the link.
+//   - BackendUserspace: wireguard-go running inside this process over a TUN
+//     link created in the target namespace. The device lives exactly as
+//     long as the Device handle: Device.Close (or the process exiting)
+//     removes the link and every peer. A product that wants the device to
+//     stay must keep the handle, and the process, alive.
+//
+// With BackendAuto (the default) Apply uses the kernel module when the
+// kernel can create a wireguard link and the userspace backend otherwise.
+// Status.Backend reports which one is in use. List reports the kernel
+// devices of a namespace; a userspace device is read through its Device.
+//
+// # Minimal diff
+//
+// Apply reads the device, computes the difference (pure code, no I/O) and
+// sends only that: unchanged peers are not touched, removed peers are
+// removed, and a changed peer gets only its changed fields. A second Apply
+// with the same Spec sends nothing (netprim.WithWriteCounter counts one
+// write per configuration request and per link request).
+//
+// A peer's Endpoint is desired state: WireGuard follows a peer that sends
+// from a new address (roaming), and the next Apply sets the Spec's
+// endpoint again. Leave Endpoint empty for peers that roam.
+//
+// # Secrets
+//
+// PrivateKey and PresharedKey never print: String, every fmt verb, JSON,
+// YAML, slog, errors and Plans show "(hidden)". Only PrivateKey.Reveal and
+// PresharedKey.Reveal return the key text, for writing it where it belongs.
+//
+// # Namespaces
+//
+// The userspace backend creates its TUN link and its UDP sockets on a
+// thread inside the target namespace (netprim.Namespace.Do), so the device,
+// its link and its sockets all live there. Endpoint host names are resolved
+// at Apply in the caller's namespace.
+//
+// The userspace backend is configured through the device's own UAPI
+// set/get operations, without a socket. WithUAPISocket also opens the
+// socket /var/run/wireguard/NAME.sock so that wg(8) can show the device;
+// that directory is shared by all namespaces, so the name must then be
+// unique on the host.
+package wireguard

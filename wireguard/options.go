@@ -1,0 +1,32 @@
+package wireguard
+
+import "github.com/netprim/netprim"
+
+type backendKey struct{}
+type socketKey struct{}
+
+// WithBackend chooses the backend of a device Apply creates: BackendKernel
+// fails with netprim.ErrUnsupported when the kernel lacks the module,
+// BackendUserspace always runs wireguard-go in this process, BackendAuto
+// (the default) prefers the kernel. An existing device keeps its backend.
+func WithBackend(b Backend) netprim.Option {
+	return func(o *netprim.Options) { o.Set(backendKey{}, b) }
+}
+
+// WithUAPISocket makes a userspace device also listen on
+// /var/run/wireguard/NAME.sock, so that wg(8) and wgctrl can read and
+// configure it. That directory is shared by all namespaces: the device
+// name must be unique on the host.
+func WithUAPISocket() netprim.Option {
+	return func(o *netprim.Options) { o.Set(socketKey{}, true) }
+}
+
+func backendOf(o netprim.Options) Backend {
+	b, _ := o.Value(backendKey{}).(Backend)
+	return b
+}
+
+func socketOf(o netprim.Options) bool {
+	b, _ := o.Value(socketKey{}).(bool)
+	return b
+}
