@@ -9,6 +9,7 @@ import (
 	"github.com/vishvananda/netlink"
 
 	"github.com/netprim/netprim"
+	"github.com/netprim/netprim/internal/devsel"
 	"github.com/netprim/netprim/internal/nl"
 	"github.com/netprim/netprim/link"
 )
@@ -80,6 +81,13 @@ func Plan(ctx context.Context, ns *netprim.Namespace, want []Spec, opts ...netpr
 // is an error (wrapping netprim.ErrNotFound) and is left as it is; the
 // other VLANs are applied. A second Apply with the same input sends no
 // write request.
+//
+// Parent selectors are resolved first, against one link.List of ns: a
+// selector that matches no link (netprim.ErrNotFound) or several
+// (selector.ErrAmbiguous) fails the whole call before any change, naming
+// the spec ("vlan: spec[1].parentSelector: ..."), because the name of the
+// VLAN it would manage is not known. A VLAN on the selected link does not
+// count as a second match (it shows its parent's address).
 func Apply(ctx context.Context, ns *netprim.Namespace, want []Spec, opts ...netprim.Option) (netprim.Plan, error) {
 	specs, errParents, err := linkSpecs(ctx, ns, want)
 	if err != nil {
@@ -103,6 +111,9 @@ func linkSpecs(ctx context.Context, ns *netprim.Namespace, want []Spec) (specs [
 		return nil, nil, err
 	}
 	if err := ctx.Err(); err != nil {
+		return nil, nil, err
+	}
+	if err := resolveParents(ctx, ns, norm); err != nil {
 		return nil, nil, err
 	}
 	h, err := nl.Handle(ns)
@@ -143,6 +154,40 @@ func linkSpecs(ctx context.Context, ns *netprim.Namespace, want []Spec) (specs [
 		})
 	}
 	return specs, errors.Join(errs...), nil
+}
+
+// resolveParents replaces the parent selectors of specs (normalized and
+// valid) with the names of the links they select in ns, from one
+// link.List, fills in the default names and validates the result. It
+// lists nothing when no spec has a selector.
+func resolveParents(ctx context.Context, ns *netprim.Namespace, specs []Spec) error {
+	if !slices.ContainsFunc(specs, func(s Spec) bool { return s.ParentSelector != nil }) {
+		return nil
+	}
+	links, err := link.List(ctx, ns)
+	if err != nil {
+		return fmt.Errorf("vlan: resolving parent selectors: %w", err)
+	}
+	var errs []error
+	for i := range specs {
+		s := &specs[i]
+		if s.ParentSelector == nil {
+			continue
+		}
+		parent, err := devsel.One(*s.ParentSelector, links)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("vlan: spec[%d].parentSelector: %w", i, err))
+			continue
+		}
+		s.Parent, s.ParentSelector = parent.Name, nil
+		if s.Name == "" {
+			s.Name = DefaultName(s.Parent, s.ID)
+		}
+	}
+	if len(errs) > 0 {
+		return errors.Join(errs...)
+	}
+	return Validate(specs)
 }
 
 // dumpRetries bounds how often a dump interrupted by concurrent changes

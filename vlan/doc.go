@@ -3,11 +3,19 @@
 // administrative state and QoS priority maps.
 //
 // A Spec names the parent and the id; the link's name defaults to
-// "PARENT.ID" (the name must fit the kernel's 15 bytes). Plan and Apply are
-// built on package link: VLAN links Apply creates carry link's ownership
-// marker, and with netprim.WithPrune Apply deletes owned VLAN links that
-// are not wanted, never links of other kinds and never links it does not
-// own.
+// "PARENT.ID" (the name must fit the kernel's 15 bytes). Instead of by
+// name the parent may be given by a device selector (package selector),
+// which Plan and Apply resolve against the links of the namespace: it must
+// match exactly one, and the default name is then the selected parent's.
+//
+//	vlans:
+//	  - parentSelector: {driver: virtio_net, hardwareAddr: "52:54:00:*"}
+//	    id: 100
+//
+// Plan and Apply are built on package link: VLAN links Apply creates
+// carry link's ownership marker, and with netprim.WithPrune Apply deletes
+// owned VLAN links that are not wanted, never links of other kinds and
+// never links it does not own.
 //
 // The kernel cannot change a VLAN's id, parent or protocol in place: a
 // change of one of them recreates the link, and Plan says so. When the

@@ -10,6 +10,7 @@ import (
 	"unicode"
 
 	"github.com/netprim/netprim"
+	"github.com/netprim/netprim/selector"
 )
 
 // Protocols of a VLAN tag, as "ip -d link" prints them.
@@ -32,10 +33,16 @@ const MaxPCP = 7
 // Spec is the desired state of one VLAN link.
 type Spec struct {
 	// Name is the interface name; "" means the default "PARENT.ID"
-	// (Normalize fills it in). At most 15 bytes.
+	// (Normalize fills it in, or Plan and Apply once a ParentSelector is
+	// resolved). At most 15 bytes.
 	Name string `json:"name,omitempty" yaml:"name,omitempty"`
-	// Parent is the name of the link the VLAN sits on. Required.
-	Parent string `json:"parent" yaml:"parent"`
+	// Parent is the name of the link the VLAN sits on. Exactly one of
+	// Parent and ParentSelector is required.
+	Parent string `json:"parent,omitempty" yaml:"parent,omitempty"`
+	// ParentSelector picks the parent by what its hardware reports
+	// instead of by name (see package selector). Plan and Apply resolve
+	// it against the links of the namespace; it must match exactly one.
+	ParentSelector *selector.Selector `json:"parentSelector,omitempty" yaml:"parentSelector,omitempty"`
 	// ID is the VLAN id, MinID..MaxID. Required.
 	ID int `json:"id" yaml:"id"`
 	// Protocol is the tag protocol, Protocol8021Q (the default) or
@@ -97,7 +104,9 @@ func dropZero(m map[uint32]uint32) map[uint32]uint32 {
 
 // Validate checks every field of s, naming the bad one ("vlan eth0.0: id:
 // 0 out of range 1..4094") and wrapping netprim.ErrInvalidSpec. Call
-// Normalize first.
+// Normalize first. With a ParentSelector and no Name, the default name
+// cannot be checked before the selector is resolved: Plan and Apply check
+// it then.
 func (s Spec) Validate() error {
 	name := s.Name
 	if name == "" {
@@ -120,6 +129,9 @@ func Validate(want []Spec) error {
 			errs = append(errs, err)
 			continue
 		}
+		if s.Name == "" {
+			continue // named by a parent selector, checked once resolved
+		}
 		if j, ok := seen[s.Name]; ok {
 			errs = append(errs, invalid(prefix, "name", "%s is also spec[%d]", s.Name, j))
 			continue
@@ -130,20 +142,33 @@ func Validate(want []Spec) error {
 }
 
 func (s Spec) validate(prefix string) error {
-	if err := validName(s.Parent); err != nil {
+	if s.ParentSelector != nil {
+		if s.Parent != "" {
+			return invalid(prefix, "parentSelector", "set together with parent %s: give one of them", s.Parent)
+		}
+		if err := s.ParentSelector.Validate(); err != nil {
+			return fmt.Errorf("%sparentSelector: %w", prefix, err)
+		}
+	} else if s.Parent == "" {
+		return invalid(prefix, "parent", "empty: set parent or parentSelector")
+	} else if err := validName(s.Parent); err != nil {
 		return invalid(prefix, "parent", "%v", err)
 	}
 	if s.ID < MinID || s.ID > MaxID {
 		return invalid(prefix, "id", "%d out of range %d..%d", s.ID, MinID, MaxID)
 	}
-	if err := validName(s.Name); err != nil {
-		if s.Name == DefaultName(s.Parent, s.ID) {
-			return invalid(prefix, "name", "the default name %v: set name", err)
+	// With a parent selector and no name, the default name is checked
+	// once the selector is resolved.
+	if s.Name != "" || s.ParentSelector == nil {
+		if err := validName(s.Name); err != nil {
+			if s.Name == DefaultName(s.Parent, s.ID) {
+				return invalid(prefix, "name", "the default name %v: set name", err)
+			}
+			return invalid(prefix, "name", "%v", err)
 		}
-		return invalid(prefix, "name", "%v", err)
-	}
-	if s.Name == s.Parent {
-		return invalid(prefix, "name", "%s is also the parent", s.Name)
+		if s.Name == s.Parent {
+			return invalid(prefix, "name", "%s is also the parent", s.Name)
+		}
 	}
 	if s.Protocol != Protocol8021Q && s.Protocol != Protocol8021AD {
 		return invalid(prefix, "protocol", "%q is neither %s nor %s", s.Protocol, Protocol8021Q, Protocol8021AD)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/netprim/netprim"
 	"github.com/netprim/netprim/internal/linkkind"
+	"github.com/netprim/netprim/selector"
 )
 
 func TestNormalize(t *testing.T) {
@@ -37,7 +38,19 @@ func TestValidate(t *testing.T) {
 		{"max id", Spec{Parent: "eth0", ID: 4094, Protocol: "802.1ad"}, ""},
 		{"id 0", Spec{Parent: "eth0", ID: 0, Name: "v0"}, "vlan: spec[0].id: 0 out of range 1..4094"},
 		{"id 4095", Spec{Parent: "eth0", ID: 4095}, "vlan: spec[0].id: 4095 out of range 1..4094"},
-		{"no parent", Spec{ID: 4, Name: "v4"}, "vlan: spec[0].parent: empty"},
+		{"no parent", Spec{ID: 4, Name: "v4"}, "vlan: spec[0].parent: empty: set parent or parentSelector"},
+		{"parent selector", Spec{ParentSelector: &selector.Selector{Driver: "dummy"}, ID: 4}, ""},
+		{"parent selector and name", Spec{ParentSelector: &selector.Selector{HardwareAddr: "*:01"}, ID: 4, Name: "v4"}, ""},
+		{"parent and selector", Spec{Parent: "eth0", ParentSelector: &selector.Selector{Driver: "dummy"}, ID: 4},
+			"vlan: spec[0].parentSelector: set together with parent eth0: give one of them"},
+		{"empty selector", Spec{ParentSelector: &selector.Selector{}, ID: 4},
+			"vlan: spec[0].parentSelector: selector: no field set"},
+		{"bad selector", Spec{ParentSelector: &selector.Selector{BusPath: "00:["}, ID: 4},
+			`vlan: spec[0].parentSelector: selector: busPath: bad pattern "00:["`},
+		{"selector bad id", Spec{ParentSelector: &selector.Selector{Driver: "dummy"}, ID: 0},
+			"vlan: spec[0].id: 0 out of range 1..4094"},
+		{"selector bad name", Spec{ParentSelector: &selector.Selector{Driver: "dummy"}, ID: 3, Name: "a:b"},
+			`vlan: spec[0].name: "a:b" contains ':'`},
 		{"bad parent", Spec{Parent: "a/b", ID: 4, Name: "v4"}, `vlan: spec[0].parent: "a/b" contains '/'`},
 		{"default name too long", Spec{Parent: "enp0s31f6abcd", ID: 100},
 			`vlan: spec[0].name: the default name "enp0s31f6abcd.100" is 17 bytes, longer than 15: set name`},
@@ -74,6 +87,24 @@ func TestValidateDuplicate(t *testing.T) {
 	err := Validate([]Spec{a, b})
 	if err == nil || err.Error() != "vlan: spec[1].name: eth0.7 is also spec[0]: invalid spec" {
 		t.Fatalf("Validate = %v", err)
+	}
+}
+
+// Specs whose names come from parent selectors are not duplicates before
+// the selectors are resolved.
+func TestValidateSelectorsUnnamed(t *testing.T) {
+	want := []Spec{
+		{ParentSelector: &selector.Selector{Driver: "dummy"}, ID: 7},
+		{ParentSelector: &selector.Selector{Driver: "e1000e"}, ID: 7},
+	}
+	for i := range want {
+		want[i].Normalize()
+		if want[i].Name != "" {
+			t.Fatalf("Normalize named a VLAN whose parent is not known: %+v", want[i])
+		}
+	}
+	if err := Validate(want); err != nil {
+		t.Fatal(err)
 	}
 }
 

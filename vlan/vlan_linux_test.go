@@ -11,6 +11,7 @@ import (
 	"github.com/netprim/netprim"
 	"github.com/netprim/netprim/link"
 	"github.com/netprim/netprim/nstest"
+	"github.com/netprim/netprim/selector"
 	"github.com/netprim/netprim/vlan"
 )
 
@@ -374,4 +375,83 @@ func TestOnBond(t *testing.T) {
 		t.Fatalf("%+v", l)
 	}
 	idempotent(t, n, want)
+}
+
+// setupMACs is setup with fixed addresses: eth0 02:00:00:00:aa:01 and
+// eth1 02:00:00:00:aa:02.
+func setupMACs(t *testing.T) *nstest.NS {
+	t.Helper()
+	n := setup(t)
+	n.Run(t, "ip", "link", "set", "eth0", "address", "02:00:00:00:aa:01")
+	n.Run(t, "ip", "link", "set", "eth1", "address", "02:00:00:00:aa:02")
+	return n
+}
+
+// TestParentSelector creates VLANs whose parents are given by selector:
+// by address alone (which the VLAN then shares with its parent) and by
+// driver and an address pattern.
+func TestParentSelector(t *testing.T) {
+	n := setupMACs(t)
+	want := []vlan.Spec{
+		{ParentSelector: &selector.Selector{HardwareAddr: "02:00:00:00:AA:02"}, ID: 100, Up: ptr(true)},
+		{Name: "svc", ParentSelector: &selector.Selector{Driver: "dummy", HardwareAddr: "*:aa:01"}, ID: 200},
+	}
+	plan, err := vlan.Plan(context.Background(), n.Namespace, want)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantPlan := "+ link eth1.100 (vlan 802.1Q id 100 on eth1, up)\n+ link svc (vlan 802.1Q id 200 on eth0)"
+	if plan.String() != wantPlan {
+		t.Fatalf("Plan:\n%v\nwant:\n%s", plan, wantPlan)
+	}
+	p, _ := apply(t, n, want)
+	if p.String() != wantPlan {
+		t.Fatalf("Apply:\n%v\nwant:\n%s", p, wantPlan)
+	}
+	for name, parent := range map[string]string{"eth1.100": "eth1", "svc": "eth0"} {
+		l := ipShow(t, n, name)
+		if l.Link != parent || l.LinkInfo.Kind != "vlan" {
+			t.Errorf("ip -d link show %s: parent %q kind %q, want parent %s", name, l.Link, l.LinkInfo.Kind, parent)
+		}
+	}
+	if l := ipShow(t, n, "eth1.100"); l.LinkInfo.Data.ID != 100 || !l.up() {
+		t.Errorf("eth1.100: %+v", l)
+	}
+	// eth1.100 now has eth1's address too: still one match.
+	idempotent(t, n, want)
+}
+
+// TestParentSelectorErrors: a selector that matches several links or none
+// fails the call, naming the field, and changes nothing, not even the
+// other specs or, with prune, owned VLANs.
+func TestParentSelectorErrors(t *testing.T) {
+	n := setupMACs(t)
+	apply(t, n, []vlan.Spec{{Parent: "eth0", ID: 9}})
+	before := n.Run(t, "ip", "-d", "link", "show")
+	for _, tc := range []struct {
+		sel     selector.Selector
+		wantErr error
+		text    string
+	}{
+		{selector.Selector{Driver: "dummy"}, selector.ErrAmbiguous, "eth0, eth1"},
+		{selector.Selector{HardwareAddr: "02:00:00:00:aa:*"}, netprim.ErrInvalidSpec, "eth0, eth1"},
+		{selector.Selector{HardwareAddr: "02:00:00:00:cc:*"}, netprim.ErrNotFound, "no device matches"},
+		{selector.Selector{BusPath: "0000:[", Driver: "dummy"}, netprim.ErrInvalidSpec, "busPath"},
+	} {
+		want := []vlan.Spec{{Parent: "eth1", ID: 3}, {ParentSelector: &tc.sel, ID: 5}}
+		_, errPlan := vlan.Plan(context.Background(), n.Namespace, want, netprim.WithPrune())
+		p, err := vlan.Apply(context.Background(), n.Namespace, want, netprim.WithPrune())
+		for _, e := range []error{errPlan, err} {
+			if !errors.Is(e, tc.wantErr) || !strings.Contains(e.Error(), "vlan: spec[1].parentSelector: ") ||
+				!strings.Contains(e.Error(), tc.text) {
+				t.Errorf("%v: %v; want %v naming spec[1].parentSelector and %q", tc.sel, e, tc.wantErr, tc.text)
+			}
+		}
+		if len(p.Changes) != 0 {
+			t.Errorf("%v: Apply changed\n%v", tc.sel, p)
+		}
+	}
+	if after := n.Run(t, "ip", "-d", "link", "show"); string(after) != string(before) {
+		t.Fatalf("failed selectors changed the kernel:\n%s\n->\n%s", before, after)
+	}
 }

@@ -340,3 +340,59 @@ func TestResolvDocument(t *testing.T) {
 		t.Errorf("bad hostname: exit %d: %s", code, stderr)
 	}
 }
+
+// TestDeviceSelectorDocument configures a device chosen by deviceSelector
+// instead of by name, and checks that a selector matching two devices
+// fails, names the entry and changes nothing.
+func TestDeviceSelectorDocument(t *testing.T) {
+	n := named(t)
+	n.Run(t, "ip", "link", "add", "sa", "address", "0a:00:00:00:5e:01", "type", "veth",
+		"peer", "name", "sb", "address", "0a:00:00:00:77:02")
+	doc := `links:
+  - deviceSelector:
+      driver: veth
+      hardwareAddr: "*:5E:01"
+    mtu: 1400
+    up: true
+`
+	out, stderr, code := netctl(t, doc, "plan", "-f", "-", "--netns", n.Name)
+	if code != 0 || !strings.Contains(out, "~ link sa mtu 1500 -> 1400") || strings.Contains(out, "link sb") {
+		t.Fatalf("plan: exit %d\nstdout:\n%s\nstderr:\n%s", code, out, stderr)
+	}
+	if out2, stderr, code := netctl(t, doc, "apply", "-f", "-", "--netns", n.Name); code != 0 || out2 != out {
+		t.Fatalf("apply: exit %d: %s\napply did:\n%s\nplan said:\n%s", code, stderr, out2, out)
+	}
+	type ipLink struct {
+		Name  string   `json:"ifname"`
+		MTU   int      `json:"mtu"`
+		Flags []string `json:"flags"`
+	}
+	show := func() map[string]ipLink {
+		var ls []ipLink
+		n.IPJSON(t, &ls, "link", "show")
+		m := map[string]ipLink{}
+		for _, l := range ls {
+			m[l.Name] = l
+		}
+		return m
+	}
+	got := show()
+	if got["sa"].MTU != 1400 || !contains(got["sa"].Flags, "UP") || got["sb"].MTU != 1500 {
+		t.Fatalf("after apply, per ip: sa %+v, sb %+v", got["sa"], got["sb"])
+	}
+	if out, stderr, code := netctl(t, doc, "apply", "-f", "-", "--netns", n.Name); code != 0 || strings.TrimSpace(out) != "no changes" {
+		t.Fatalf("second apply: exit %d: %s\n%s", code, stderr, out)
+	}
+
+	ambiguous := "links:\n  - deviceSelector: {driver: veth}\n    mtu: 1300\n"
+	for _, cmd := range []string{"plan", "apply"} {
+		_, stderr, code := netctl(t, ambiguous, cmd, "-f", "-", "--netns", n.Name)
+		if code != 1 || !strings.Contains(stderr, "links[0].deviceSelector") ||
+			!(strings.Contains(stderr, "several devices: sa, sb") || strings.Contains(stderr, "several devices: sb, sa")) {
+			t.Errorf("%s with an ambiguous selector: exit %d: %s", cmd, code, stderr)
+		}
+	}
+	if after := show(); after["sa"].MTU != 1400 || after["sb"].MTU != 1500 {
+		t.Errorf("an ambiguous selector changed the links: sa %+v, sb %+v", after["sa"], after["sb"])
+	}
+}

@@ -54,10 +54,10 @@ func run(ctx context.Context) error {
 
 	// red: creates the veth pair, putting its peer into blue.
 	redDoc := document.Document{
-		Links: []link.Spec{
-			{Name: "lo", Up: up()},
-			{Name: "red0", Kind: "veth", Veth: &link.Veth{Peer: "blue0", PeerNetns: blue.Path()}, MTU: 1400, Up: up()},
-		},
+		Links: document.Links(
+			link.Spec{Name: "lo", Up: up()},
+			link.Spec{Name: "red0", Kind: "veth", Veth: &link.Veth{Peer: "blue0", PeerNetns: blue.Path()}, MTU: 1400, Up: up()},
+		),
 		Addresses: []addr.Spec{
 			{Link: "red0", Address: pfx("192.0.2.1/24")},
 			{Link: "red0", Address: pfx("2001:db8::1/64"), Flags: []string{"nodad"}},
@@ -67,10 +67,10 @@ func run(ctx context.Context) error {
 	// blue: configures its end, and reaches red's loopback address through
 	// a route.
 	blueDoc := document.Document{
-		Links: []link.Spec{
-			{Name: "lo", Up: up()},
-			{Name: "blue0", MTU: 1400, Up: up()},
-		},
+		Links: document.Links(
+			link.Spec{Name: "lo", Up: up()},
+			link.Spec{Name: "blue0", MTU: 1400, Up: up()},
+		),
 		Addresses: []addr.Spec{
 			{Link: "blue0", Address: pfx("192.0.2.2/24")},
 			{Link: "blue0", Address: pfx("2001:db8::2/64"), Flags: []string{"nodad"}},

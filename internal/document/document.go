@@ -2,6 +2,11 @@
 // apply, and applies them package by package in dependency order: links,
 // bonds, VLANs, bridges, addresses, routes, policy rules, then the resolver
 // files.
+//
+// An entry of the links section may choose an existing device by
+// deviceSelector instead of naming it (see Link); Plan and Apply resolve
+// the selectors to names from one listing of the namespace before any
+// stage runs.
 package document
 
 import (
@@ -26,9 +31,10 @@ import (
 )
 
 // Document is the desired network state of one namespace. Field names are
-// the Specs' yaml tags.
+// the Specs' yaml tags. An entry of Links names its link or, for a device
+// that exists already, selects it with deviceSelector (see Link).
 type Document struct {
-	Links     []link.Spec   `json:"links,omitempty" yaml:"links,omitempty"`
+	Links     []Link        `json:"links,omitempty" yaml:"links,omitempty"`
 	Bonds     []bond.Spec   `json:"bonds,omitempty" yaml:"bonds,omitempty"`
 	VLANs     []vlan.Spec   `json:"vlans,omitempty" yaml:"vlans,omitempty"`
 	Bridges   []bridge.Spec `json:"bridges,omitempty" yaml:"bridges,omitempty"`
@@ -104,7 +110,7 @@ func Decode(r io.Reader) (Document, error) {
 		var err error
 		switch key.Value {
 		case "links":
-			d.Links, err = section[link.Spec](key.Value, val)
+			d.Links, err = section[Link](key.Value, val)
 		case "bonds":
 			d.Bonds, err = section[bond.Spec](key.Value, val)
 		case "vlans":
@@ -193,7 +199,7 @@ func invalid(format string, a ...any) error {
 // field.
 func (d *Document) Validate() error {
 	return errors.Join(
-		link.Validate(d.Links),
+		d.validateLinks(),
 		bond.Validate(d.Bonds),
 		vlan.Validate(d.VLANs),
 		bridge.Validate(d.Bridges),
@@ -221,9 +227,13 @@ func Apply(ctx context.Context, ns *netprim.Namespace, d Document, opts ...netpr
 	if err := d.Validate(); err != nil {
 		return total, err
 	}
+	links, err := d.resolveLinks(ctx, ns)
+	if err != nil {
+		return total, err
+	}
 	prune := netprim.Resolve(opts...).Prune
 	noPrune := append(slices.Clone(opts), func(o *netprim.Options) { o.Prune = false })
-	stages := d.stages(ctx, ns)
+	stages := d.stages(ctx, ns, links)
 	var errs []error
 	for _, s := range stages {
 		p, err := s.apply(noPrune)
@@ -264,12 +274,21 @@ func Plan(ctx context.Context, ns *netprim.Namespace, d Document, opts ...netpri
 	if err := d.Validate(); err != nil {
 		return total, err
 	}
-	existing, err := link.List(ctx, ns, link.WithoutEthtool())
+	// One listing: with the driver facts when device selectors need them.
+	var listOpts []link.ListOption
+	if !d.hasSelectors() {
+		listOpts = append(listOpts, link.WithoutEthtool())
+	}
+	existing, err := link.List(ctx, ns, listOpts...)
 	if err != nil {
 		return total, fmt.Errorf("links: %w", err)
 	}
+	links, err := d.linkSpecs(existing)
+	if err != nil {
+		return total, err
+	}
 	missing := map[string]bool{}
-	for _, l := range d.Links {
+	for _, l := range links {
 		missing[l.Name] = true
 	}
 	for _, l := range existing {
@@ -299,7 +318,7 @@ func Plan(ctx context.Context, ns *netprim.Namespace, d Document, opts ...netpri
 		errs    []error
 	)
 	creating := false // an earlier stage adds objects that are not there yet
-	for _, s := range d2.stages(ctx, ns) {
+	for _, s := range d2.stages(ctx, ns, links) {
 		p, err := s.plan(opts)
 		switch {
 		case err != nil && creating && errors.Is(err, netprim.ErrNotFound):
@@ -359,11 +378,13 @@ type stage struct {
 	apply func(opts []netprim.Option) (netprim.Plan, error)
 }
 
-func (d *Document) stages(ctx context.Context, ns *netprim.Namespace) []stage {
+// stages are the packages' Plan and Apply for d, with links the specs of
+// its links section, device selectors resolved.
+func (d *Document) stages(ctx context.Context, ns *netprim.Namespace, links []link.Spec) []stage {
 	return []stage{
 		{"links",
-			func(o []netprim.Option) (netprim.Plan, error) { return link.Plan(ctx, ns, d.Links, o...) },
-			func(o []netprim.Option) (netprim.Plan, error) { return link.Apply(ctx, ns, d.Links, o...) }},
+			func(o []netprim.Option) (netprim.Plan, error) { return link.Plan(ctx, ns, links, o...) },
+			func(o []netprim.Option) (netprim.Plan, error) { return link.Apply(ctx, ns, links, o...) }},
 		{"bonds",
 			func(o []netprim.Option) (netprim.Plan, error) { return bond.Plan(ctx, ns, d.Bonds, o...) },
 			func(o []netprim.Option) (netprim.Plan, error) { return bond.Apply(ctx, ns, d.Bonds, o...) }},

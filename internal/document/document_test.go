@@ -79,6 +79,7 @@ func FuzzDecode(f *testing.F) {
 		}
 	}
 	f.Add([]byte("routes:\n  - destination: ::/0\n    nextHops: [{gateway: fe80::1, link: a, weight: 2}]\n"))
+	f.Add([]byte(selectorDoc))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		d, err := Decode(bytes.NewReader(data))
 		if err != nil {
