@@ -86,8 +86,9 @@ func Apply(ctx context.Context, ns *netprim.Namespace, want []Spec, opts ...netp
 	return p, err
 }
 
-// prepare copies, normalizes and validates want, reads the links of ns and
-// refuses members enslaved to a master that is not a bond in want.
+// prepare copies, normalizes and validates want, reads the links of ns,
+// resolves member selectors into members and refuses members enslaved to
+// a master that is not a bond in want.
 func prepare(ctx context.Context, ns *netprim.Namespace, want []Spec) ([]Spec, *snapshot, error) {
 	specs := make([]Spec, len(want))
 	for i, s := range want {
@@ -104,15 +105,27 @@ func prepare(ctx context.Context, ns *netprim.Namespace, want []Spec) ([]Spec, *
 	if err != nil {
 		return nil, nil, err
 	}
-	if err := checkMembers(specs, snap); err != nil {
+	var fields [][]string
+	if hasSelectors(specs) {
+		// The selectors need the driver facts that only link.List reads.
+		links, err := link.List(ctx, ns)
+		if err != nil {
+			return nil, nil, fmt.Errorf("bond: resolving memberSelectors: %w", err)
+		}
+		if fields, err = resolveMembers(specs, links, snap); err != nil {
+			return nil, nil, err
+		}
+	}
+	if err := checkMembers(specs, snap, fields); err != nil {
 		return nil, nil, err
 	}
 	return specs, snap, nil
 }
 
 // checkMembers refuses members that are enslaved to a master other than a
-// bond in specs, and members that are masters of the bond.
-func checkMembers(specs []Spec, snap *snapshot) error {
+// bond in specs, and members that are masters of the bond. fields names
+// the members in errors (see resolveMembers); nil for "members[k]".
+func checkMembers(specs []Spec, snap *snapshot, fields [][]string) error {
 	wanted := make(map[string]bool, len(specs))
 	for _, s := range specs {
 		wanted[s.Name] = true
@@ -132,8 +145,8 @@ func checkMembers(specs []Spec, snap *snapshot) error {
 			if kind == "" {
 				kind = "link"
 			}
-			errs = append(errs, fmt.Errorf("bond: spec[%d].members[%d]: %s is already enslaved to %s %s, which is not in this list: release it first: %w",
-				i, k, m, kind, master.Name, ErrMemberInUse))
+			errs = append(errs, fmt.Errorf("bond: spec[%d].%s: %s is already enslaved to %s %s, which is not in this list: release it first: %w",
+				i, memberField(fields, i, k), m, kind, master.Name, ErrMemberInUse))
 		}
 		if b := snap.byName[s.Name]; b != nil && b.Master != 0 {
 			if master := snap.byIndex[b.Master]; master != nil && slices.Contains(s.Members, master.Name) {

@@ -28,6 +28,39 @@
 // assumes the kernel's defaults for the options the creation request
 // cannot carry.
 //
+// # Members by selector
+//
+// Spec.MemberSelectors name members by what their hardware reports
+// (driver, address, bus path; see package selector) instead of by name,
+// as Talos Linux's deviceSelectors do for bond links:
+//
+//	name: bond0
+//	mode: active-backup
+//	memberSelectors:
+//	  - driver: virtio_net
+//	    hardwareAddr: "52:54:00:*"
+//	  - busPath: "0000:00:1f.*"
+//
+// Plan and Apply resolve them against the links of the namespace as they
+// read them, before anything is written: a link is a member when any
+// selector matches it; every selector must match at least one link. The
+// members are Members followed by the selected links in index order, each
+// once. Loopback, bonds and the bond itself are never selected. While a
+// link is enslaved, the bonding driver gives it the bond's address; the
+// selectors see, instead, the address it had when it was enslaved (which
+// the driver gives back when it releases it), so a selector by
+// hardwareAddr selects the same links before and after Apply, and a
+// second Apply changes nothing. A permanentAddr selector matches only
+// devices that report a permanent address (real hardware; not dummies or
+// veths).
+//
+// A selector that matches nothing stops Plan and Apply with an error
+// wrapping netprim.ErrNotFound; a link selected for two bonds, or a
+// Primary that is not among the resolved members, with one wrapping
+// netprim.ErrInvalidSpec; both name the field:
+//
+//	bond: spec[0].memberSelectors[1]: selector driver=e1000e: no link matches (among 3 that may be members): not found
+//
 // # Status
 //
 // List reads every bond with one rtnetlink dump: mode, active member,

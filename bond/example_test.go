@@ -6,6 +6,7 @@ import (
 
 	"github.com/netprim/netprim"
 	"github.com/netprim/netprim/bond"
+	"github.com/netprim/netprim/selector"
 )
 
 // Validate names the spec and the field, and says why.
@@ -21,6 +22,23 @@ func ExampleValidate() {
 	// Output:
 	// bond: spec[0].lacpRate: only valid in mode 802.3ad, not active-backup: invalid spec
 	// bond: spec[1].mode: unknown mode "lacp", want one of balance-rr, active-backup, balance-xor, broadcast, 802.3ad, balance-tlb, balance-alb: invalid spec
+}
+
+// Members may be named by what their hardware reports: here every
+// virtio_net device with a QEMU address, and the device at a PCI slot.
+// Validate checks the selectors' syntax; Plan and Apply resolve them
+// against the links of the namespace.
+func ExampleSpec_memberSelectors() {
+	want := []bond.Spec{{
+		Name: "bond0", Mode: "active-backup",
+		MemberSelectors: []selector.Selector{
+			{Driver: "virtio_net", HardwareAddr: "52:54:00:*"},
+			{BusPath: "0000:00:1f.["},
+		},
+	}}
+	fmt.Println(bond.Validate(want))
+	// Output:
+	// bond: spec[0].memberSelectors[1]: selector: busPath: bad pattern "0000:00:1f.[": syntax error in pattern: invalid spec
 }
 
 // An LACP bond of two links, in the namespace "edge" (as "ip netns add

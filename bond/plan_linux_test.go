@@ -10,6 +10,7 @@ import (
 
 	"github.com/netprim/netprim"
 	"github.com/netprim/netprim/nstest"
+	"github.com/netprim/netprim/selector"
 )
 
 // wantPlanIsApply checks that Plan for want lists exactly the changes that
@@ -64,6 +65,9 @@ func TestPlanIsApply(t *testing.T) {
 		up     []string
 		want   []Spec
 		opts   []netprim.Option
+		// state is what wantState checks after Apply, when it is not
+		// want: want with its member selectors resolved.
+		state []Spec
 		// lines must be in the plan (a few, to show the case is what
 		// its name says).
 		lines []string
@@ -119,6 +123,14 @@ func TestPlanIsApply(t *testing.T) {
 		{name: "member removed", before: []Spec{ab},
 			want:  []Spec{with(ab, func(s *Spec) { s.Members = []string{"d0"} })},
 			lines: []string{"~ link d1 master bond0 -> none"}},
+		{name: "members by selector", before: []Spec{ab}, up: []string{"d3"},
+			want: []Spec{with(ab, func(s *Spec) {
+				s.Members, s.Primary = []string{"d1"}, "d4"
+				s.MemberSelectors = []selector.Selector{{Driver: "dummy"}}
+			})},
+			state: []Spec{with(ab, func(s *Spec) { s.Members = []string{"d1", "d0", "d2", "d3", "d4", "d5"} })},
+			lines: []string{"~ link d2 master none -> bond0", "~ link d3 up true -> false", "~ link d5 master none -> bond0",
+				"~ link bond0 primary none -> d4"}},
 		{name: "prune", before: []Spec{ab, lacp}, opts: []netprim.Option{netprim.WithPrune()},
 			want:  []Spec{with(ab, func(s *Spec) { s.Members = []string{"d0", "d4"} })},
 			lines: []string{"- link bond1", "~ link d1 master bond0 -> none", "~ link d4 master none -> bond0"}},
@@ -143,7 +155,11 @@ func TestPlanIsApply(t *testing.T) {
 					t.Errorf("plan has no line %q:\n%s", l, made)
 				}
 			}
-			wantState(t, n, tc.want)
+			state := tc.want
+			if tc.state != nil {
+				state = tc.state
+			}
+			wantState(t, n, state)
 			if p, writes := mustApply(t, n.Namespace, tc.want, tc.opts...); writes != 0 || len(p.Changes) != 0 {
 				t.Errorf("second Apply: %d writes:\n%s", writes, p)
 			}

@@ -10,6 +10,7 @@ import (
 	"unicode"
 
 	"github.com/netprim/netprim"
+	"github.com/netprim/netprim/selector"
 )
 
 // Modes are the bonding modes, as the kernel and "ip link" name them, in
@@ -30,6 +31,17 @@ type Spec struct {
 	// Members are the names of the links to enslave. They must exist;
 	// links enslaved to the bond but not listed are released.
 	Members []string `json:"members,omitempty" yaml:"members,omitempty"`
+	// MemberSelectors pick members by what their hardware reports instead
+	// of by name (see package selector), alone or in addition to Members.
+	// Plan and Apply resolve them against the links of the namespace:
+	// every selector must match at least one link; the members are
+	// Members followed by the links that any selector matches, in index
+	// order, each once. Loopback, bonds and the bond itself are never
+	// selected. A link enslaved to a bond is matched with the address it
+	// had before (the one the bonding driver gives back on release), not
+	// the bond's address it carries while enslaved, so a selector by
+	// hardwareAddr keeps selecting the same links after Apply.
+	MemberSelectors []selector.Selector `json:"memberSelectors,omitempty" yaml:"memberSelectors,omitempty"`
 
 	// MTU, Up and HardwareAddr are the bond's link attributes, managed as
 	// package link manages them (see link.Spec).
@@ -58,7 +70,8 @@ type Spec struct {
 	// ARPAllTargets is any or all (arp_all_targets).
 	ARPAllTargets string `json:"arpAllTargets,omitempty" yaml:"arpAllTargets,omitempty"`
 	// Primary is the member preferred as the active one (primary); it
-	// must be in Members.
+	// must be in Members or, once they are resolved, be selected by
+	// MemberSelectors.
 	Primary string `json:"primary,omitempty" yaml:"primary,omitempty"`
 	// PrimaryReselect is always, better or failure (primary_reselect).
 	PrimaryReselect string `json:"primaryReselect,omitempty" yaml:"primaryReselect,omitempty"`
@@ -147,6 +160,13 @@ func (s *Spec) Normalize() {
 // clone returns a copy of s that shares no slice or pointer with it.
 func (s Spec) clone() Spec {
 	s.Members = slices.Clone(s.Members)
+	s.MemberSelectors = slices.Clone(s.MemberSelectors)
+	for i, sel := range s.MemberSelectors {
+		if sel.Physical != nil {
+			v := *sel.Physical
+			s.MemberSelectors[i].Physical = &v
+		}
+	}
 	s.ARPIPTargets = slices.Clone(s.ARPIPTargets)
 	s.NSIP6Targets = slices.Clone(s.NSIP6Targets)
 	for _, p := range []**bool{&s.Up, &s.UseCarrier, &s.AllSlavesActive, &s.TLBDynamicLB, &s.ADLACPActive} {
@@ -174,6 +194,8 @@ func (s Spec) Validate() error {
 // a bond (bonds of bonds are not supported). Errors name the spec by
 // index ("bond: spec[2].mode: ..."), are
 // joined, and wrap netprim.ErrInvalidSpec. Specs must be normalized.
+// MemberSelectors are checked for syntax only: what they select is known
+// once Plan or Apply resolves them, which then checks the same rules.
 func Validate(want []Spec) error {
 	var errs []error
 	names := make(map[string]int, len(want))
@@ -234,6 +256,11 @@ func (s Spec) validate(prefix string) error {
 		}
 		seen[m] = i
 	}
+	for j, sel := range s.MemberSelectors {
+		if err := sel.Validate(); err != nil {
+			return fmt.Errorf("%smemberSelectors[%d]: %w", prefix, j, err)
+		}
+	}
 	if s.MTU != 0 && (s.MTU < 68 || s.MTU > 65535) {
 		return invalid(prefix, "mtu", "%d out of range 68..65535", s.MTU)
 	}
@@ -275,7 +302,8 @@ func (s Spec) validate(prefix string) error {
 	if s.HardwareAddr != "" && s.FailOverMac == "active" {
 		return invalid(prefix, "hardwareAddr", "with failOverMac active the bond takes the address of its active member")
 	}
-	if s.Primary != "" && !slices.Contains(s.Members, s.Primary) {
+	// With selectors, Primary is checked once they are resolved.
+	if s.Primary != "" && len(s.MemberSelectors) == 0 && !slices.Contains(s.Members, s.Primary) {
 		return invalid(prefix, "primary", "%s is not in members", s.Primary)
 	}
 	return nil
