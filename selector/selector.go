@@ -27,8 +27,10 @@ type Selector struct {
 	// "e1000e", or a pattern such as "mlx5*".
 	Driver string `json:"driver,omitempty" yaml:"driver,omitempty"`
 	// HardwareAddr is a pattern for the current link-layer address, e.g.
-	// "*:f0:ab". Bond ports carry the bond's address: select them by
-	// PermanentAddr instead.
+	// "*:f0:ab". Ports enslaved to a bond carry the bond's address; the
+	// bond package matches its members by the address they had before (the
+	// one the bonding driver restores on release). A VLAN carries its
+	// parent's address.
 	HardwareAddr string `json:"hardwareAddr,omitempty" yaml:"hardwareAddr,omitempty"`
 	// PermanentAddr is a pattern for the address burnt into the device
 	// (link.Status.PermHardwareAddr).
