@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -330,9 +332,16 @@ func (d *Device) Delete(ctx context.Context) error {
 	return d.Close()
 }
 
-// List reports the kernel WireGuard devices in ns. Userspace devices are
-// read through the Device that hosts them (Device.Status): wireguard-go
-// keeps no state in the kernel that could be listed per namespace.
+// List reports the WireGuard devices in ns, sorted by name: the kernel
+// devices, and the userspace devices that some process (this one or
+// another, e.g. wireguard-go or "netctl apply --serve") serves on a UAPI
+// socket SocketDir/NAME.sock, with Backend BackendUserspace. A userspace
+// device is listed when ns has a TUN link NAME and that socket answers;
+// a socket nobody serves any longer is ignored. SocketDir is shared by
+// all namespaces, so List trusts the name: a TUN link that merely shares
+// its name with a device served for another namespace is reported with
+// that device's configuration. Userspace devices hosted without a socket
+// are read through their Device (Device.Status).
 func List(ctx context.Context, ns *netprim.Namespace) ([]Status, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -349,23 +358,37 @@ func List(ctx context.Context, ns *netprim.Namespace) ([]Status, error) {
 	var out []Status
 	var k *kernel
 	for _, l := range links {
-		if l.Type() != "wireguard" {
-			continue
-		}
-		if k == nil {
-			if k, err = newKernel(ns, ""); err != nil {
+		a := l.Attrs()
+		up := a.Flags&net.FlagUp != 0
+		switch l.Type() {
+		case "wireguard":
+			if k == nil {
+				if k, err = newKernel(ns, ""); err != nil {
+					return nil, err
+				}
+				defer k.close()
+			}
+			k.name = a.Name
+			st, err := k.read()
+			if err != nil {
 				return nil, err
 			}
-			defer k.close()
+			out = append(out, st.status(a.Name, BackendKernel, a.MTU, up))
+		case "tuntap":
+			if t, ok := l.(*netlink.Tuntap); ok && t.Mode == netlink.TUNTAP_MODE_TAP {
+				continue
+			}
+			st, err := readSocket(ctx, a.Name)
+			if errors.Is(err, errNoServer) {
+				continue // a TUN link that is not a served WireGuard device
+			}
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, st.status(a.Name, BackendUserspace, a.MTU, up))
 		}
-		k.name = l.Attrs().Name
-		st, err := k.read()
-		if err != nil {
-			return nil, err
-		}
-		a := l.Attrs()
-		out = append(out, st.status(a.Name, BackendKernel, a.MTU, a.Flags&net.FlagUp != 0))
 	}
+	slices.SortFunc(out, func(a, b Status) int { return strings.Compare(a.Name, b.Name) })
 	return out, nil
 }
 

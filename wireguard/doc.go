@@ -21,7 +21,9 @@
 // With BackendAuto (the default) Apply uses the kernel module when the
 // kernel can create a wireguard link and the userspace backend otherwise.
 // Status.Backend reports which one is in use. List reports the kernel
-// devices of a namespace; a userspace device is read through its Device.
+// devices of a namespace and the userspace devices served on a UAPI
+// socket (see below), by this process or another; a userspace device
+// hosted without a socket is read through its Device.
 //
 // # Minimal diff
 //
@@ -50,7 +52,7 @@
 //
 // The userspace backend is configured through the device's own UAPI
 // set/get operations, without a socket. WithUAPISocket also opens the
-// socket /var/run/wireguard/NAME.sock so that wg(8) can show the device;
-// that directory is shared by all namespaces, so the name must then be
-// unique on the host.
+// socket /var/run/wireguard/NAME.sock (SocketDir) so that wg(8), and List
+// in any process, can show the device; that directory is shared by all
+// namespaces, so the name must then be unique on the host.
 package wireguard

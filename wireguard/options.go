@@ -2,6 +2,11 @@ package wireguard
 
 import "github.com/netprim/netprim"
 
+// SocketDir is where userspace WireGuard implementations (wireguard-go,
+// boringtun, this package with WithUAPISocket) serve the UAPI socket
+// NAME.sock of each device. It is shared by all network namespaces.
+const SocketDir = "/var/run/wireguard"
+
 type backendKey struct{}
 type socketKey struct{}
 
@@ -29,4 +34,11 @@ func backendOf(o netprim.Options) Backend {
 func socketOf(o netprim.Options) bool {
 	b, _ := o.Value(socketKey{}).(bool)
 	return b
+}
+
+// BackendOf returns the backend opts choose with WithBackend: BackendAuto
+// when none. Callers that wrap Apply use it to check a choice before
+// passing the options on.
+func BackendOf(opts ...netprim.Option) Backend {
+	return backendOf(netprim.Resolve(opts...))
 }

@@ -2,14 +2,17 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"github.com/netprim/netprim"
 	"github.com/netprim/netprim/internal/document"
 	"github.com/netprim/netprim/resolv"
+	"github.com/netprim/netprim/wireguard"
 )
 
 func cmdApply(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer, dry bool) error {
@@ -20,6 +23,7 @@ func cmdApply(ctx context.Context, args []string, stdin io.Reader, stdout io.Wri
 	netns := fs.String("netns", "", "network namespace name (/var/run/netns/NAME)")
 	root := fs.String("root", "", "write resolv.conf, hosts and hostname under DIR/etc instead of /etc")
 	uts := fs.String("uts", "", "also set the kernel host name in the UTS namespace at PATH (e.g. /proc/PID/ns/uts)")
+	serve := fs.Bool("serve", false, "host userspace WireGuard devices in this process and serve them until interrupted")
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -64,6 +68,12 @@ func cmdApply(ctx context.Context, args []string, stdin io.Reader, stdout io.Wri
 	if *prune {
 		opts = append(opts, netprim.WithPrune())
 	}
+	var devs []*wireguard.Device
+	if *serve {
+		// The UAPI socket lets wg(8) and "netctl get wireguard" read the
+		// devices this process hosts.
+		opts = append(opts, document.WithWireGuardDevices(&devs), wireguard.WithUAPISocket())
+	}
 	var p netprim.Plan
 	if dry {
 		p, err = document.Plan(ctx, ns, doc, opts...)
@@ -73,7 +83,48 @@ func cmdApply(ctx context.Context, args []string, stdin io.Reader, stdout io.Wri
 	if err == nil || !p.Empty() {
 		fmt.Fprintln(stdout, p)
 	}
-	return err
+	if errors.Is(err, document.ErrNeedsHost) {
+		err = fmt.Errorf("%w\nnetctl: run \"netctl apply --serve\" to host the WireGuard devices in netctl's process until it is interrupted", err)
+	}
+	if err != nil || dry || !*serve {
+		closeAll(devs)
+		return err
+	}
+	return serveDevices(ctx, devs, stdout)
+}
+
+// serveDevices keeps the userspace WireGuard devices this process hosts
+// until ctx is done (SIGINT or SIGTERM), then closes them, which removes
+// their links. Handles of kernel devices are released at once: those
+// devices stay without netctl.
+func serveDevices(ctx context.Context, devs []*wireguard.Device, stdout io.Writer) error {
+	var hosted []*wireguard.Device
+	for _, d := range devs {
+		if d.Backend() == wireguard.BackendUserspace {
+			hosted = append(hosted, d)
+		} else {
+			d.Close()
+		}
+	}
+	if len(hosted) == 0 {
+		fmt.Fprintln(stdout, "no userspace WireGuard devices to serve")
+		return nil
+	}
+	names := make([]string, len(hosted))
+	for i, d := range hosted {
+		names[i] = d.Name()
+	}
+	fmt.Fprintf(stdout, "serving %d userspace WireGuard device(s) until interrupted: %s\n", len(hosted), strings.Join(names, ", "))
+	<-ctx.Done()
+	closeAll(hosted)
+	fmt.Fprintf(stdout, "stopped serving; removed %s\n", strings.Join(names, ", "))
+	return nil
+}
+
+func closeAll(devs []*wireguard.Device) {
+	for _, d := range devs {
+		d.Close()
+	}
 }
 
 func openNetns(name string) (*netprim.Namespace, error) {

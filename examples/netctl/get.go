@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"gopkg.in/yaml.v3"
 
@@ -21,6 +22,7 @@ import (
 	"github.com/netprim/netprim/route"
 	"github.com/netprim/netprim/selector"
 	"github.com/netprim/netprim/vlan"
+	"github.com/netprim/netprim/wireguard"
 )
 
 func cmdGet(ctx context.Context, args []string, stdout io.Writer) error {
@@ -32,7 +34,7 @@ func cmdGet(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	if len(pos) != 1 {
-		return usageError("get needs exactly one of: links, bonds, vlans, bridges, addresses, routes, rules")
+		return usageError("get needs exactly one of: links, bonds, vlans, bridges, addresses, routes, rules, wireguard")
 	}
 	switch *output {
 	case "table", "wide", "json", "yaml":
@@ -101,8 +103,15 @@ func cmdGet(ctx context.Context, args []string, stdout io.Writer) error {
 			return err
 		}
 		v, table = rs, func(w *tabwriter.Writer, wide bool) { ruleTable(w, rs) }
+	case "wireguard", "wg":
+		ws, err := wireguard.List(ctx, ns)
+		if err != nil {
+			return err
+		}
+		vs := wgViews(ws, time.Now())
+		v, table = vs, func(w *tabwriter.Writer, wide bool) { wgTable(w, vs) }
 	default:
-		return usageError(fmt.Sprintf("unknown object type %q: want links, bonds, vlans, bridges, addresses, routes or rules", pos[0]))
+		return usageError(fmt.Sprintf("unknown object type %q: want links, bonds, vlans, bridges, addresses, routes, rules or wireguard", pos[0]))
 	}
 	switch *output {
 	case "json":

@@ -1,9 +1,9 @@
 // Command netctl inspects and configures the network of a namespace with
 // netprim, in the manner of talosctl get and nmstatectl:
 //
-//	netctl get links|bonds|vlans|bridges|addresses|routes|rules [-o table|wide|json|yaml] [--netns NAME]
+//	netctl get links|bonds|vlans|bridges|addresses|routes|rules|wireguard [-o table|wide|json|yaml] [--netns NAME]
 //	netctl plan -f DOC.yaml [--prune] [--owner ID] [--netns NAME] [--root DIR] [--uts PATH]
-//	netctl apply -f DOC.yaml [--prune] [--owner ID] [--netns NAME] [--root DIR] [--uts PATH]
+//	netctl apply -f DOC.yaml [--serve] [--prune] [--owner ID] [--netns NAME] [--root DIR] [--uts PATH]
 //
 // See README.md beside this file for the document format.
 package main
@@ -20,9 +20,9 @@ import (
 )
 
 const usage = `usage:
-  netctl get links|bonds|vlans|bridges|addresses|routes|rules [-o table|wide|json|yaml] [--netns NAME]
+  netctl get links|bonds|vlans|bridges|addresses|routes|rules|wireguard [-o table|wide|json|yaml] [--netns NAME]
   netctl plan  -f DOC.yaml [--prune] [--owner ID] [--netns NAME] [--root DIR] [--uts PATH]
-  netctl apply -f DOC.yaml [--prune] [--owner ID] [--netns NAME] [--root DIR] [--uts PATH]
+  netctl apply -f DOC.yaml [--serve] [--prune] [--owner ID] [--netns NAME] [--root DIR] [--uts PATH]
 `
 
 func main() {

@@ -4,11 +4,18 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/netprim/netprim/nstest"
+	"github.com/netprim/netprim/wireguard"
 )
 
 func TestMain(m *testing.M) { nstest.Main(m) }
@@ -394,5 +401,233 @@ func TestDeviceSelectorDocument(t *testing.T) {
 	}
 	if after := show(); after["sa"].MTU != 1400 || after["sb"].MTU != 1500 {
 		t.Errorf("an ambiguous selector changed the links: sa %+v, sb %+v", after["sa"], after["sb"])
+	}
+}
+
+// wgDoc returns testdata/wireguard.yaml with the device named after the
+// namespace (the UAPI socket directory is shared by the whole host) and
+// the device's private key.
+func wgDoc(t *testing.T, n *nstest.NS) (doc, dev, privateKey string) {
+	t.Helper()
+	data, err := os.ReadFile("testdata/wireguard.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dev = "wg" + strings.TrimPrefix(n.Name, "nstest-") // wg + 12 hex digits: 14 bytes
+	doc = strings.ReplaceAll(string(data), "wg0", dev)
+	for _, l := range strings.Split(doc, "\n") {
+		if k, ok := strings.CutPrefix(strings.TrimSpace(l), "privateKey: "); ok {
+			privateKey = k
+		}
+	}
+	if privateKey == "" {
+		t.Fatal("testdata/wireguard.yaml has no privateKey")
+	}
+	return doc, dev, privateKey
+}
+
+// syncBuffer is a bytes.Buffer safe for a writer goroutine and a reader.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// TestApplyServeWireGuard hosts the device of testdata/wireguard.yaml in
+// netctl apply --serve, reads it with get wireguard and with wg(8) (keys
+// shown only as public keys), then stops serving: the link is gone.
+func TestApplyServeWireGuard(t *testing.T) {
+	if _, err := exec.LookPath("wg"); err != nil {
+		t.Skip("wg(8) is not installed: it is the oracle of this test")
+	}
+	if err := os.MkdirAll(wireguard.SocketDir, 0o755); err != nil {
+		t.Skipf("cannot create %s for UAPI sockets: %v", wireguard.SocketDir, err)
+	}
+	n := named(t)
+	doc, dev, priv := wgDoc(t, n)
+	file := filepath.Join(t.TempDir(), "wg.yaml")
+	if err := os.WriteFile(file, []byte(doc), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	pk, err := wireguard.ParsePrivateKey(priv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub := pk.PublicKey().String()
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var out, errb syncBuffer
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, []string{"apply", "-f", file, "--serve", "--netns", n.Name}, strings.NewReader(""), &out, &errb)
+	}()
+	nstest.Eventually(t, 20*time.Second, func() error {
+		select {
+		case code := <-done:
+			t.Fatalf("apply --serve returned %d before being interrupted:\n%s\n%s", code, out.String(), errb.String())
+		default:
+		}
+		if !strings.Contains(out.String(), "serving 1 userspace WireGuard device(s)") {
+			return fmt.Errorf("not serving yet: %q", out.String())
+		}
+		return nil
+	})
+	for _, want := range []string{"+ link " + dev + " type wireguard (userspace)", "+ address 10.99.0.1/24 dev " + dev} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("apply output lacks %q:\n%s", want, out.String())
+		}
+	}
+
+	// ip(8): the TUN link, up, MTU and address as the document says.
+	var links []struct {
+		Mtu      int      `json:"mtu"`
+		Flags    []string `json:"flags"`
+		AddrInfo []struct {
+			Local string `json:"local"`
+		} `json:"addr_info"`
+	}
+	n.IPJSON(t, &links, "addr", "show", "dev", dev)
+	if len(links) != 1 || links[0].Mtu != 1420 || !contains(links[0].Flags, "UP") ||
+		len(links[0].AddrInfo) == 0 || links[0].AddrInfo[0].Local != "10.99.0.1" {
+		t.Errorf("%s per ip: %+v", dev, links)
+	}
+
+	// get wireguard: public keys, peers and health; never the private key.
+	js, stderr, code := netctl(t, "", "get", "wireguard", "-o", "json", "--netns", n.Name)
+	if code != 0 {
+		t.Fatalf("get wireguard: exit %d: %s", code, stderr)
+	}
+	var got []struct {
+		Name       string
+		Backend    string
+		PublicKey  string
+		ListenPort int
+		MTU        int
+		Up         bool
+		Peers      []struct {
+			PublicKey           string
+			Endpoint            string
+			AllowedIPs          []string
+			PersistentKeepalive int
+			Health              string
+		}
+	}
+	if err := json.Unmarshal([]byte(js), &got); err != nil {
+		t.Fatalf("get wireguard -o json: %v\n%s", err, js)
+	}
+	if len(got) != 1 || got[0].Name != dev || got[0].Backend != "userspace" || got[0].PublicKey != pub ||
+		got[0].ListenPort != 51820 || got[0].MTU != 1420 || !got[0].Up || len(got[0].Peers) != 2 {
+		t.Fatalf("get wireguard: %+v", got)
+	}
+	health := map[string]string{}
+	for _, p := range got[0].Peers {
+		health[strings.Join(p.AllowedIPs, ",")] = p.Health + " " + p.Endpoint
+	}
+	// The first peer has an endpoint but no handshake: down. The second
+	// has no endpoint, so nothing was tried: unknown.
+	if health["10.99.0.2/32,fd99::2/128"] != "down 127.0.0.1:51821" || health["10.99.0.3/32"] != "unknown " {
+		t.Errorf("peer health: %v", health)
+	}
+	for _, o := range []string{"table", "wide", "json", "yaml"} {
+		text, stderr, code := netctl(t, "", "get", "wireguard", "-o", o, "--netns", n.Name)
+		if code != 0 || !strings.Contains(text, pub) {
+			t.Errorf("get wireguard -o %s: exit %d, public key missing: %s%s", o, code, text, stderr)
+		}
+		if strings.Contains(text, priv) {
+			t.Errorf("get wireguard -o %s shows the private key:\n%s", o, text)
+		}
+	}
+	if strings.Contains(out.String(), priv) || strings.Contains(errb.String(), priv) {
+		t.Errorf("apply output shows the private key:\n%s%s", out.String(), errb.String())
+	}
+
+	// wg(8) reads the same device through its UAPI socket.
+	dump := strings.Split(strings.TrimSpace(string(n.Run(t, "wg", "show", dev, "dump"))), "\n")
+	if len(dump) != 3 {
+		t.Fatalf("wg show %s dump: %q", dev, dump)
+	}
+	if f := strings.Split(dump[0], "\t"); f[1] != pub || f[2] != "51820" {
+		t.Errorf("wg show dump device line %q, want public key %s port 51820", dump[0], pub)
+	}
+	wgPeers := map[string]string{}
+	for _, l := range dump[1:] {
+		f := strings.Split(l, "\t")
+		wgPeers[f[0]] = f[2] + " " + f[3] + " " + f[7]
+	}
+	for _, p := range got[0].Peers {
+		ep, keepalive := p.Endpoint, strconv.Itoa(p.PersistentKeepalive)
+		if ep == "" {
+			ep = "(none)"
+		}
+		if keepalive == "0" {
+			keepalive = "off"
+		}
+		want := ep + " " + strings.Join(p.AllowedIPs, ",") + " " + keepalive
+		if wgPeers[p.PublicKey] != want {
+			t.Errorf("peer %s: wg show %q, get wireguard %q", p.PublicKey, wgPeers[p.PublicKey], want)
+		}
+	}
+
+	// A second apply while the device is served is a conflict: only the
+	// serving process may change it.
+	if _, stderr, code := netctl(t, doc, "apply", "-f", "-", "--serve", "--netns", n.Name); code != 1 || !strings.Contains(stderr, "conflict") {
+		t.Errorf("apply while served elsewhere: exit %d: %s", code, stderr)
+	}
+
+	cancel()
+	if code := <-done; code != 0 {
+		t.Fatalf("apply --serve after interrupt: exit %d: %s", code, errb.String())
+	}
+	var after []struct{ Ifname string }
+	n.IPJSON(t, &after, "link", "show")
+	if len(after) != 1 || after[0].Ifname != "lo" {
+		t.Errorf("links after serving stopped: %+v, want only lo", after)
+	}
+	if _, err := os.Stat(filepath.Join(wireguard.SocketDir, dev+".sock")); !os.IsNotExist(err) {
+		t.Errorf("UAPI socket after serving stopped: %v", err)
+	}
+	if js, _, code := netctl(t, "", "get", "wireguard", "-o", "json", "--netns", n.Name); code != 0 || strings.TrimSpace(js) != "[]" {
+		t.Errorf("get wireguard after serving stopped: exit %d: %s", code, js)
+	}
+}
+
+// TestApplyWireGuardWithoutServe: without --serve netctl never creates a
+// userspace device that would vanish when it exits. On a kernel without
+// the wireguard module the apply fails, says to use --serve, and creates
+// nothing.
+func TestApplyWireGuardWithoutServe(t *testing.T) {
+	n := named(t)
+	if _, err := n.Exec("ip", "link", "add", "wgprobe0", "type", "wireguard"); err == nil {
+		n.Run(t, "ip", "link", "del", "wgprobe0")
+		t.Skip("the kernel has the wireguard module: without --serve the device is a kernel device")
+	}
+	doc, dev, priv := wgDoc(t, n)
+	out, stderr, code := netctl(t, doc, "apply", "-f", "-", "--netns", n.Name)
+	if code != 1 || !strings.Contains(stderr, "--serve") || !strings.Contains(stderr, "wireguard") {
+		t.Errorf("apply without --serve: exit %d\nstdout:\n%s\nstderr:\n%s", code, out, stderr)
+	}
+	if strings.Contains(out+stderr, priv) {
+		t.Errorf("output shows the private key:\n%s%s", out, stderr)
+	}
+	var links []struct{ Ifname string }
+	n.IPJSON(t, &links, "link", "show")
+	if len(links) != 1 || links[0].Ifname != "lo" {
+		t.Errorf("links after a failed apply: %+v, want only lo (no %s)", links, dev)
+	}
+	// plan shows the kernel backend and does not fail.
+	if out, stderr, code := netctl(t, doc, "plan", "-f", "-", "--netns", n.Name); code != 0 || !strings.Contains(out, "+ link "+dev+" type wireguard (backend kernel)") {
+		t.Errorf("plan: exit %d\n%s\n%s", code, out, stderr)
 	}
 }

@@ -1,7 +1,10 @@
 // Package document reads the YAML documents netctl and the quickstart
 // apply, and applies them package by package in dependency order: links,
-// bonds, VLANs, bridges, addresses, routes, policy rules, then the resolver
-// files.
+// WireGuard devices, bonds, VLANs, bridges, addresses, routes, policy
+// rules, then the resolver files.
+//
+// WireGuard devices use the kernel module unless the caller hosts them:
+// see WithWireGuardDevices.
 //
 // An entry of the links section may choose an existing device by
 // deviceSelector instead of naming it (see Link); Plan and Apply resolve
@@ -28,19 +31,24 @@ import (
 	"github.com/netprim/netprim/resolv"
 	"github.com/netprim/netprim/route"
 	"github.com/netprim/netprim/vlan"
+	"github.com/netprim/netprim/wireguard"
 )
 
 // Document is the desired network state of one namespace. Field names are
 // the Specs' yaml tags. An entry of Links names its link or, for a device
 // that exists already, selects it with deviceSelector (see Link).
 type Document struct {
-	Links     []Link        `json:"links,omitempty" yaml:"links,omitempty"`
-	Bonds     []bond.Spec   `json:"bonds,omitempty" yaml:"bonds,omitempty"`
-	VLANs     []vlan.Spec   `json:"vlans,omitempty" yaml:"vlans,omitempty"`
-	Bridges   []bridge.Spec `json:"bridges,omitempty" yaml:"bridges,omitempty"`
-	Addresses []addr.Spec   `json:"addresses,omitempty" yaml:"addresses,omitempty"`
-	Routes    []route.Spec  `json:"routes,omitempty" yaml:"routes,omitempty"`
-	Rules     []route.Rule  `json:"rules,omitempty" yaml:"rules,omitempty"`
+	Links []Link `json:"links,omitempty" yaml:"links,omitempty"`
+	// WireGuard are WireGuard devices, created right after the links so
+	// that addresses and routes can use them. Private and preshared keys
+	// never print (see package wireguard).
+	WireGuard []wireguard.Spec `json:"wireguard,omitempty" yaml:"wireguard,omitempty"`
+	Bonds     []bond.Spec      `json:"bonds,omitempty" yaml:"bonds,omitempty"`
+	VLANs     []vlan.Spec      `json:"vlans,omitempty" yaml:"vlans,omitempty"`
+	Bridges   []bridge.Spec    `json:"bridges,omitempty" yaml:"bridges,omitempty"`
+	Addresses []addr.Spec      `json:"addresses,omitempty" yaml:"addresses,omitempty"`
+	Routes    []route.Spec     `json:"routes,omitempty" yaml:"routes,omitempty"`
+	Rules     []route.Rule     `json:"rules,omitempty" yaml:"rules,omitempty"`
 	// Resolvers, Hosts and Hostname are written to /etc/resolv.conf,
 	// /etc/hosts and /etc/hostname under the root given by WithRoot.
 	Resolvers *resolv.ResolverSpec `json:"resolvers,omitempty" yaml:"resolvers,omitempty"`
@@ -111,6 +119,8 @@ func Decode(r io.Reader) (Document, error) {
 		switch key.Value {
 		case "links":
 			d.Links, err = section[Link](key.Value, val)
+		case "wireguard":
+			d.WireGuard, err = section[wireguard.Spec](key.Value, val)
 		case "bonds":
 			d.Bonds, err = section[bond.Spec](key.Value, val)
 		case "vlans":
@@ -140,7 +150,7 @@ func Decode(r io.Reader) (Document, error) {
 }
 
 // Keys are the top-level keys of a document.
-var Keys = []string{"links", "bonds", "vlans", "bridges", "addresses", "routes", "rules", "resolvers", "hosts", "hostname"}
+var Keys = []string{"links", "wireguard", "bonds", "vlans", "bridges", "addresses", "routes", "rules", "resolvers", "hosts", "hostname"}
 
 // single decodes one mapping into a T, strictly.
 func single[T any](name string, n *yaml.Node) (*T, error) {
@@ -200,6 +210,7 @@ func invalid(format string, a ...any) error {
 func (d *Document) Validate() error {
 	return errors.Join(
 		d.validateLinks(),
+		d.validateWireGuard(),
 		bond.Validate(d.Bonds),
 		vlan.Validate(d.VLANs),
 		bridge.Validate(d.Bridges),
@@ -211,11 +222,14 @@ func (d *Document) Validate() error {
 }
 
 // Apply validates d, then makes the kernel match it in two passes. The
-// first adds and changes, in dependency order: links, bonds, VLANs,
-// bridges, addresses, routes, rules, files. With netprim.WithPrune the
-// second pass deletes what is owned and no longer wanted, in reverse order.
-// So
-// nothing is deleted before its replacement is in place.
+// first adds and changes, in dependency order: links, WireGuard devices,
+// bonds, VLANs, bridges, addresses, routes, rules, files. With
+// netprim.WithPrune the second pass deletes what is owned and no longer
+// wanted, in reverse order, so nothing is deleted before its replacement
+// is in place. WireGuard devices carry no owner mark and are never pruned.
+//
+// The WireGuard devices use the kernel backend unless the caller passes
+// WithWireGuardDevices, which also hands it their handles.
 //
 // An error in one stage does not stop the others (each package already
 // applies every object it can); the errors are joined, each prefixed with
@@ -290,6 +304,9 @@ func Plan(ctx context.Context, ns *netprim.Namespace, d Document, opts ...netpri
 	missing := map[string]bool{}
 	for _, l := range links {
 		missing[l.Name] = true
+	}
+	for _, w := range d.WireGuard {
+		missing[w.Name] = true
 	}
 	for _, l := range existing {
 		delete(missing, l.Name)
@@ -385,6 +402,9 @@ func (d *Document) stages(ctx context.Context, ns *netprim.Namespace, links []li
 		{"links",
 			func(o []netprim.Option) (netprim.Plan, error) { return link.Plan(ctx, ns, links, o...) },
 			func(o []netprim.Option) (netprim.Plan, error) { return link.Apply(ctx, ns, links, o...) }},
+		{"wireguard",
+			func(o []netprim.Option) (netprim.Plan, error) { return d.planWireGuard(ctx, ns, o) },
+			func(o []netprim.Option) (netprim.Plan, error) { return d.applyWireGuard(ctx, ns, o) }},
 		{"bonds",
 			func(o []netprim.Option) (netprim.Plan, error) { return bond.Plan(ctx, ns, d.Bonds, o...) },
 			func(o []netprim.Option) (netprim.Plan, error) { return bond.Apply(ctx, ns, d.Bonds, o...) }},
