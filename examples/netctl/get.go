@@ -18,6 +18,7 @@ import (
 	"github.com/netprim/netprim/addr"
 	"github.com/netprim/netprim/bond"
 	"github.com/netprim/netprim/bridge"
+	"github.com/netprim/netprim/firewall"
 	"github.com/netprim/netprim/link"
 	"github.com/netprim/netprim/route"
 	"github.com/netprim/netprim/selector"
@@ -34,7 +35,7 @@ func cmdGet(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	if len(pos) != 1 {
-		return usageError("get needs exactly one of: links, bonds, vlans, bridges, addresses, routes, rules, wireguard")
+		return usageError("get needs exactly one of: links, bonds, vlans, bridges, addresses, routes, rules, firewall, wireguard")
 	}
 	switch *output {
 	case "table", "wide", "json", "yaml":
@@ -103,6 +104,12 @@ func cmdGet(ctx context.Context, args []string, stdout io.Writer) error {
 			return err
 		}
 		v, table = rs, func(w *tabwriter.Writer, wide bool) { ruleTable(w, rs) }
+	case "firewall", "fw":
+		st, err := firewall.Get(ctx, ns, firewall.DefaultTable)
+		if err != nil {
+			return err
+		}
+		v, table = st, func(w *tabwriter.Writer, wide bool) { firewallTable(w, st, wide) }
 	case "wireguard", "wg":
 		ws, err := wireguard.List(ctx, ns)
 		if err != nil {
@@ -111,7 +118,7 @@ func cmdGet(ctx context.Context, args []string, stdout io.Writer) error {
 		vs := wgViews(ws, time.Now())
 		v, table = vs, func(w *tabwriter.Writer, wide bool) { wgTable(w, vs) }
 	default:
-		return usageError(fmt.Sprintf("unknown object type %q: want links, bonds, vlans, bridges, addresses, routes, rules or wireguard", pos[0]))
+		return usageError(fmt.Sprintf("unknown object type %q: want links, bonds, vlans, bridges, addresses, routes, rules, firewall or wireguard", pos[0]))
 	}
 	switch *output {
 	case "json":
@@ -289,5 +296,25 @@ func bridgeTable(w *tabwriter.Writer, bs []bridge.Status) {
 			ports = append(ports, p.Name+"("+p.State+")")
 		}
 		fmt.Fprintf(w, "%s\t%s\t%v\t%s\n", b.Name, dash(b.STPState), b.VLANFiltering, dash(strings.Join(ports, " ")))
+	}
+}
+
+func firewallTable(w *tabwriter.Writer, st firewall.Status, wide bool) {
+	fmt.Fprintf(w, "table inet %s, default %s\n", st.Table, st.DefaultAction)
+	if wide {
+		fmt.Fprintln(w, "HANDLE\tRULE\tFAMILY\tPACKETS\tBYTES\tCOMMENT")
+	} else {
+		fmt.Fprintln(w, "RULE\tFAMILY\tPACKETS\tBYTES")
+	}
+	for _, r := range st.Rules {
+		name := r.Name
+		if name == "" {
+			name = "(not netprim's)"
+		}
+		if wide {
+			fmt.Fprintf(w, "%d\t%s\t%s\t%d\t%d\t%s\n", r.Handle, name, dash(r.Family), r.Packets, r.Bytes, dash(r.Comment))
+			continue
+		}
+		fmt.Fprintf(w, "%s\t%s\t%d\t%d\n", name, dash(r.Family), r.Packets, r.Bytes)
 	}
 }

@@ -631,3 +631,67 @@ func TestApplyWireGuardWithoutServe(t *testing.T) {
 		t.Errorf("plan: exit %d\n%s\n%s", code, out, stderr)
 	}
 }
+
+// TestFirewallDocument applies the firewall of testdata/firewall.yaml, checks
+// the table with nft(8), re-applies with no change, and reads the counters
+// back with get firewall.
+func TestFirewallDocument(t *testing.T) {
+	n := named(t)
+	if _, err := n.Exec("nft", "add", "table", "inet", "probe"); err != nil {
+		t.Skipf("kernel lacks nftables inet tables (the kernel tier has none; firewall runs on the host tier): %v", err)
+	}
+	n.Run(t, "nft", "delete", "table", "inet", "probe")
+	n.Run(t, "nft", "add", "table", "ip", "foreign")
+	out, stderr, code := netctl(t, "", "apply", "-f", "testdata/firewall.yaml", "--netns", n.Name)
+	if code != 0 {
+		t.Fatalf("apply: exit %d\n%s\n%s", code, out, stderr)
+	}
+	var ruleset struct {
+		Nftables []map[string]json.RawMessage `json:"nftables"`
+	}
+	if err := json.Unmarshal(n.Run(t, "nft", "-j", "list", "ruleset"), &ruleset); err != nil {
+		t.Fatal(err)
+	}
+	tables := map[string]bool{}
+	policy := ""
+	for _, o := range ruleset.Nftables {
+		if raw, ok := o["table"]; ok {
+			var tb struct{ Family, Name string }
+			json.Unmarshal(raw, &tb)
+			tables[tb.Family+" "+tb.Name] = true
+		}
+		if raw, ok := o["chain"]; ok {
+			var ch struct {
+				Table, Name, Policy string
+			}
+			json.Unmarshal(raw, &ch)
+			if ch.Table == "netprim" && ch.Name == "input" {
+				policy = ch.Policy
+			}
+		}
+	}
+	if !tables["inet netprim"] || !tables["ip foreign"] || policy != "drop" {
+		t.Errorf("nft ruleset: tables %v, input policy %q (want inet netprim, ip foreign kept, drop)", tables, policy)
+	}
+	if text := string(n.Run(t, "nft", "list", "table", "inet", "netprim")); !strings.Contains(text, "6443, 30000-32767") || !strings.Contains(text, "192.0.2.0-192.0.2.98, 192.0.2.100-192.0.2.255") {
+		t.Errorf("nft list table lacks the rule's ports or except subnet:\n%s", text)
+	}
+	out, stderr, code = netctl(t, "", "apply", "-f", "testdata/firewall.yaml", "--netns", n.Name)
+	if code != 0 || strings.TrimSpace(out) != "no changes" {
+		t.Errorf("second apply: exit %d\n%s\n%s", code, out, stderr)
+	}
+	out, stderr, code = netctl(t, "", "get", "firewall", "--netns", n.Name)
+	if code != 0 || !strings.Contains(out, "kube-apiserver") || !strings.Contains(out, "safety:established") {
+		t.Errorf("get firewall: exit %d\n%s\n%s", code, out, stderr)
+	}
+	// A port out of range is refused, naming the rule and field; the table
+	// stays as it was.
+	before := n.Run(t, "nft", "list", "table", "inet", "netprim")
+	_, stderr, code = netctl(t, "firewall:\n  defaultAction: block\n  rules:\n    - {name: bad, protocol: tcp, ports: [\"70000\"], action: accept}\n", "apply", "-f", "-", "--netns", n.Name)
+	if code != 1 || !strings.Contains(stderr, "bad") || !strings.Contains(stderr, "70000") {
+		t.Errorf("bad port: exit %d: %s", code, stderr)
+	}
+	if after := n.Run(t, "nft", "list", "table", "inet", "netprim"); string(after) != string(before) {
+		t.Errorf("a refused document changed the table:\n%s\n%s", before, after)
+	}
+}

@@ -1,7 +1,7 @@
 // Package document reads the YAML documents netctl and the quickstart
 // apply, and applies them package by package in dependency order: links,
 // WireGuard devices, bonds, VLANs, bridges, addresses, routes, policy
-// rules, then the resolver files.
+// rules, the firewall, then the resolver files.
 //
 // WireGuard devices use the kernel module unless the caller hosts them:
 // see WithWireGuardDevices.
@@ -27,6 +27,7 @@ import (
 	"github.com/netprim/netprim/addr"
 	"github.com/netprim/netprim/bond"
 	"github.com/netprim/netprim/bridge"
+	"github.com/netprim/netprim/firewall"
 	"github.com/netprim/netprim/link"
 	"github.com/netprim/netprim/resolv"
 	"github.com/netprim/netprim/route"
@@ -49,6 +50,10 @@ type Document struct {
 	Addresses []addr.Spec      `json:"addresses,omitempty" yaml:"addresses,omitempty"`
 	Routes    []route.Spec     `json:"routes,omitempty" yaml:"routes,omitempty"`
 	Rules     []route.Rule     `json:"rules,omitempty" yaml:"rules,omitempty"`
+	// Firewall is the ingress firewall, one nftables table owned by
+	// netprim. Without this key the firewall is left as it is, also with
+	// prune; to open everything, apply defaultAction accept with no rules.
+	Firewall *firewall.Spec `json:"firewall,omitempty" yaml:"firewall,omitempty"`
 	// Resolvers, Hosts and Hostname are written to /etc/resolv.conf,
 	// /etc/hosts and /etc/hostname under the root given by WithRoot.
 	Resolvers *resolv.ResolverSpec `json:"resolvers,omitempty" yaml:"resolvers,omitempty"`
@@ -121,6 +126,8 @@ func Decode(r io.Reader) (Document, error) {
 			d.Links, err = section[Link](key.Value, val)
 		case "wireguard":
 			d.WireGuard, err = section[wireguard.Spec](key.Value, val)
+		case "firewall":
+			d.Firewall, err = single[firewall.Spec](key.Value, val)
 		case "bonds":
 			d.Bonds, err = section[bond.Spec](key.Value, val)
 		case "vlans":
@@ -150,7 +157,7 @@ func Decode(r io.Reader) (Document, error) {
 }
 
 // Keys are the top-level keys of a document.
-var Keys = []string{"links", "wireguard", "bonds", "vlans", "bridges", "addresses", "routes", "rules", "resolvers", "hosts", "hostname"}
+var Keys = []string{"links", "wireguard", "bonds", "vlans", "bridges", "addresses", "routes", "rules", "firewall", "resolvers", "hosts", "hostname"}
 
 // single decodes one mapping into a T, strictly.
 func single[T any](name string, n *yaml.Node) (*T, error) {
@@ -218,6 +225,7 @@ func (d *Document) Validate() error {
 		addr.Validate(d.Addresses),
 		route.Validate(d.Routes),
 		route.ValidateRules(d.Rules),
+		d.validateFirewall(),
 	)
 }
 
@@ -423,10 +431,36 @@ func (d *Document) stages(ctx context.Context, ns *netprim.Namespace, links []li
 		{"rules",
 			func(o []netprim.Option) (netprim.Plan, error) { return route.PlanRules(ctx, ns, d.Rules, o...) },
 			func(o []netprim.Option) (netprim.Plan, error) { return route.ApplyRules(ctx, ns, d.Rules, o...) }},
+		{"firewall",
+			func(o []netprim.Option) (netprim.Plan, error) { return d.planFirewall(ctx, ns, o) },
+			func(o []netprim.Option) (netprim.Plan, error) { return d.applyFirewall(ctx, ns, o) }},
 		{"files",
 			func(o []netprim.Option) (netprim.Plan, error) { return d.planFiles(ctx, o) },
 			func(o []netprim.Option) (netprim.Plan, error) { return d.applyFiles(ctx, o) }},
 	}
+}
+
+func (d *Document) validateFirewall() error {
+	if d.Firewall == nil {
+		return nil
+	}
+	return d.Firewall.Validate()
+}
+
+// The firewall is one table replaced as a whole: with no firewall key
+// nothing is done, prune or not.
+func (d *Document) planFirewall(ctx context.Context, ns *netprim.Namespace, opts []netprim.Option) (netprim.Plan, error) {
+	if d.Firewall == nil {
+		return netprim.Plan{}, nil
+	}
+	return firewall.Plan(ctx, ns, *d.Firewall, opts...)
+}
+
+func (d *Document) applyFirewall(ctx context.Context, ns *netprim.Namespace, opts []netprim.Option) (netprim.Plan, error) {
+	if d.Firewall == nil {
+		return netprim.Plan{}, nil
+	}
+	return firewall.Apply(ctx, ns, *d.Firewall, opts...)
 }
 
 // The resolver files have no pruning: with nothing wanted, nothing is
