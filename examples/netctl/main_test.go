@@ -16,6 +16,7 @@ import (
 
 	"github.com/netprim/netprim/nstest"
 	"github.com/netprim/netprim/wireguard"
+	"golang.org/x/sys/unix"
 )
 
 func TestMain(m *testing.M) { nstest.Main(m) }
@@ -453,6 +454,9 @@ func TestApplyServeWireGuard(t *testing.T) {
 	}
 	if err := os.MkdirAll(wireguard.SocketDir, 0o755); err != nil {
 		t.Skipf("cannot create %s for UAPI sockets: %v", wireguard.SocketDir, err)
+	}
+	if err := unix.Access(wireguard.SocketDir, unix.W_OK); err != nil {
+		t.Skipf("cannot write UAPI sockets into %s (rootless: it is the host's directory): %v", wireguard.SocketDir, err)
 	}
 	n := named(t)
 	doc, dev, priv := wgDoc(t, n)
