@@ -7,9 +7,9 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
-	"unicode"
 
 	"github.com/netprim/netprim"
+	"github.com/netprim/netprim/link"
 	"github.com/netprim/netprim/selector"
 )
 
@@ -232,7 +232,7 @@ func Validate(want []Spec) error {
 }
 
 func (s Spec) validate(prefix string) error {
-	if err := validName(s.Name); err != nil {
+	if err := link.ValidName(s.Name); err != nil {
 		return invalid(prefix, "name", "%v", err)
 	}
 	mode := modeIndex(s.Mode)
@@ -245,7 +245,7 @@ func (s Spec) validate(prefix string) error {
 	seen := make(map[string]int, len(s.Members))
 	for i, m := range s.Members {
 		field := fmt.Sprintf("members[%d]", i)
-		if err := validName(m); err != nil {
+		if err := link.ValidName(m); err != nil {
 			return invalid(prefix, field, "%v", err)
 		}
 		if m == s.Name {
@@ -312,24 +312,6 @@ func (s Spec) validate(prefix string) error {
 // invalid formats a validation error for field, wrapping ErrInvalidSpec.
 func invalid(prefix, field, format string, a ...any) error {
 	return fmt.Errorf("%s%s: %s: %w", prefix, field, fmt.Sprintf(format, a...), netprim.ErrInvalidSpec)
-}
-
-// validName applies the kernel's rules for interface names.
-func validName(name string) error {
-	switch {
-	case name == "":
-		return errors.New("empty")
-	case len(name) > 15:
-		return fmt.Errorf("%q is %d bytes, longer than 15", name, len(name))
-	case name == "." || name == "..":
-		return fmt.Errorf("%q is not a valid name", name)
-	}
-	if i := strings.IndexFunc(name, func(r rune) bool {
-		return r == '/' || r == ':' || r == 0 || unicode.IsSpace(r)
-	}); i >= 0 {
-		return fmt.Errorf("%q contains %q", name, name[i])
-	}
-	return nil
 }
 
 // validMAC accepts a unicast, non-zero Ethernet address.

@@ -8,11 +8,11 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode"
 
 	"gopkg.in/yaml.v3"
 
 	"github.com/netprim/netprim"
+	"github.com/netprim/netprim/link"
 )
 
 // Bounds of the STP timers the kernel accepts (net/bridge/br_private.h)
@@ -263,7 +263,7 @@ func Validate(want []Spec) error {
 }
 
 func (s Spec) validate(prefix string) error {
-	if err := validName(s.Name); err != nil {
+	if err := link.ValidName(s.Name); err != nil {
 		return invalid(prefix, "name", "%v", err)
 	}
 	timers := []struct {
@@ -296,7 +296,7 @@ func (s Spec) validate(prefix string) error {
 	ports := make(map[string]int, len(s.Ports))
 	for k, p := range s.Ports {
 		field := fmt.Sprintf("ports[%d]", k)
-		if err := validName(p.Name); err != nil {
+		if err := link.ValidName(p.Name); err != nil {
 			return invalid(prefix, field+".name", "%v", err)
 		}
 		if p.Name == s.Name {
@@ -352,22 +352,4 @@ func validVLANs(vs []VLAN) error {
 
 func invalid(prefix, field, format string, a ...any) error {
 	return fmt.Errorf("%s%s: %s: %w", prefix, field, fmt.Sprintf(format, a...), netprim.ErrInvalidSpec)
-}
-
-// validName applies the kernel's rules for interface names.
-func validName(name string) error {
-	switch {
-	case name == "":
-		return fmt.Errorf("empty")
-	case len(name) > 15:
-		return fmt.Errorf("%q is %d bytes, longer than 15", name, len(name))
-	case name == "." || name == "..":
-		return fmt.Errorf("%q is not a valid name", name)
-	}
-	if i := strings.IndexFunc(name, func(r rune) bool {
-		return r == '/' || r == ':' || r == 0 || unicode.IsSpace(r)
-	}); i >= 0 {
-		return fmt.Errorf("%q contains %q", name, name[i])
-	}
-	return nil
 }

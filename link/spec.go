@@ -324,8 +324,11 @@ func invalid(prefix, field, format string, a ...any) error {
 	return fmt.Errorf("%s%s: %s: %w", prefix, field, fmt.Sprintf(format, a...), netprim.ErrInvalidSpec)
 }
 
-// validName applies the kernel's rules for interface names
-// (dev_valid_name).
+// ValidName reports whether name is a valid interface name by the kernel's
+// rules (dev_valid_name): 1 to 15 bytes, not "." or "..", no '/', ':', NUL
+// or white space. The error says what is wrong, without the field name.
+func ValidName(name string) error { return validName(name) }
+
 func validName(name string) error {
 	switch {
 	case name == "":

@@ -7,9 +7,9 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"unicode"
 
 	"github.com/netprim/netprim"
+	"github.com/netprim/netprim/link"
 	"github.com/netprim/netprim/selector"
 )
 
@@ -151,7 +151,7 @@ func (s Spec) validate(prefix string) error {
 		}
 	} else if s.Parent == "" {
 		return invalid(prefix, "parent", "empty: set parent or parentSelector")
-	} else if err := validName(s.Parent); err != nil {
+	} else if err := link.ValidName(s.Parent); err != nil {
 		return invalid(prefix, "parent", "%v", err)
 	}
 	if s.ID < MinID || s.ID > MaxID {
@@ -160,7 +160,7 @@ func (s Spec) validate(prefix string) error {
 	// With a parent selector and no name, the default name is checked
 	// once the selector is resolved.
 	if s.Name != "" || s.ParentSelector == nil {
-		if err := validName(s.Name); err != nil {
+		if err := link.ValidName(s.Name); err != nil {
 			if s.Name == DefaultName(s.Parent, s.ID) {
 				return invalid(prefix, "name", "the default name %v: set name", err)
 			}
@@ -191,24 +191,6 @@ func (s Spec) validate(prefix string) error {
 
 func invalid(prefix, field, format string, a ...any) error {
 	return fmt.Errorf("%s%s: %s: %w", prefix, field, fmt.Sprintf(format, a...), netprim.ErrInvalidSpec)
-}
-
-// validName applies the kernel's rules for interface names.
-func validName(name string) error {
-	switch {
-	case name == "":
-		return fmt.Errorf("empty")
-	case len(name) > 15:
-		return fmt.Errorf("%q is %d bytes, longer than 15", name, len(name))
-	case name == "." || name == "..":
-		return fmt.Errorf("%q is not a valid name", name)
-	}
-	if i := strings.IndexFunc(name, func(r rune) bool {
-		return r == '/' || r == ':' || r == 0 || unicode.IsSpace(r)
-	}); i >= 0 {
-		return fmt.Errorf("%q contains %q", name, name[i])
-	}
-	return nil
 }
 
 // FormatQoS renders a QoS map as "ip -d link" does, sorted: "1:2 3:4";

@@ -1,3 +1,5 @@
+//go:build linux
+
 // Command mesh builds a KubeSpan-style full WireGuard mesh between
 // throwaway network namespaces, with the wireguard package's mesh helpers,
 // and touches nothing of the host's own network.
