@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"strings"
 	"syscall"
 
 	"github.com/google/nftables"
@@ -105,6 +106,9 @@ func read(c *nftables.Conn, table string) (observed, error) {
 			or := obsRule{Handle: r.Handle}
 			if s, ok := userdata.GetString(r.UserData, userdata.TypeComment); ok {
 				or.Comment = s
+				if name, _, ok := parseComment(s); ok && strings.HasPrefix(name, "safety:") {
+					o.Owned = true
+				}
 			}
 			for _, e := range r.Exprs {
 				if ctr, ok := e.(*expr.Counter); ok {
@@ -143,12 +147,18 @@ func prepare(ctx context.Context, ns *netprim.Namespace, want Spec) (program, *n
 
 // Plan returns the changes Apply would make to the namespace, each rule
 // rendered as nft text. An empty Plan means Apply would send nothing.
+//
+// It fails with an error wrapping netprim.ErrConflict, as Apply does, when
+// the table exists but was not written by netprim (see WithTakeOver).
 func Plan(ctx context.Context, ns *netprim.Namespace, want Spec, opts ...netprim.Option) (netprim.Plan, error) {
 	p, c, o, err := prepare(ctx, ns, want)
 	if err != nil {
 		return netprim.Plan{}, err
 	}
 	defer c.CloseLasting()
+	if err := checkOwner(p.Table, o, takeOver(netprim.Resolve(opts...))); err != nil {
+		return netprim.Plan{}, err
+	}
 	return plan(diff(p, o)), nil
 }
 
@@ -156,7 +166,13 @@ func Plan(ctx context.Context, ns *netprim.Namespace, want Spec, opts ...netprim
 // transaction and returns the changes it made. Rules that did not change
 // are left in place with their counters; when nothing differs Apply sends
 // nothing. Options: netprim.WithWriteCounter counts the messages of the
-// transaction.
+// transaction; WithTakeOver lets Apply replace the contents of a table it
+// did not write.
+//
+// A table that exists, is not empty and holds none of netprim's safety
+// rules belongs to someone else (for example a distribution's "table inet
+// filter"): Apply then writes nothing and returns an error wrapping
+// netprim.ErrConflict that names the table.
 func Apply(ctx context.Context, ns *netprim.Namespace, want Spec, opts ...netprim.Option) (netprim.Plan, error) {
 	o := netprim.Resolve(opts...)
 	p, c, obs, err := prepare(ctx, ns, want)
@@ -164,6 +180,9 @@ func Apply(ctx context.Context, ns *netprim.Namespace, want Spec, opts ...netpri
 		return netprim.Plan{}, err
 	}
 	defer c.CloseLasting()
+	if err := checkOwner(p.Table, obs, takeOver(o)); err != nil {
+		return netprim.Plan{}, err
+	}
 	ops := diff(p, obs)
 	if len(ops) == 0 {
 		return netprim.Plan{}, nil
@@ -202,16 +221,22 @@ func queue(c *nftables.Conn, p program, ops []op) (int, error) {
 	sets := map[string]*nftables.Set{}
 	n := 0
 	nextID := uint32(0)
+	// Flush every chain that goes away before deleting any: a rule of one
+	// may jump to another, and a chain still referenced cannot be deleted.
+	for _, o := range ops {
+		if o.Kind == opDelChain {
+			c.FlushChain(&nftables.Chain{Name: o.Chain, Table: t})
+			n++
+		}
+	}
 	for _, o := range ops {
 		switch o.Kind {
 		case opAddTable:
 			c.AddTable(t)
 			n++
 		case opDelChain:
-			ch := &nftables.Chain{Name: o.Chain, Table: t}
-			c.FlushChain(ch)
-			c.DelChain(ch)
-			n += 2
+			c.DelChain(&nftables.Chain{Name: o.Chain, Table: t})
+			n++
 		case opAddChain:
 			policy := nftables.ChainPolicyAccept
 			if p.Policy == DefaultBlock {

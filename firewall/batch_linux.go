@@ -97,6 +97,7 @@ func (w *batchWriter) send(reqs []netlink.Message) error {
 	out := make([]byte, 0, size)
 	last := len(reqs) - 2
 	var seq uint32
+	begin := w.seq + 1 // the batch-begin message
 	for i, m := range reqs {
 		flags := m.Header.Flags &^ (netlink.Acknowledge | unix.NLM_F_ECHO)
 		if i == last {
@@ -159,7 +160,10 @@ func (w *batchWriter) send(reqs []netlink.Message) error {
 			if errno := -int32(binary.NativeEndian.Uint32(m.Data[:4])); errno != 0 && first == nil {
 				first = syscall.Errno(errno)
 			}
-			if m.Header.Seq == seq {
+			// The kernel acknowledges the last message; when it cannot
+			// process the batch at all (ENOMEM) it reports an error for
+			// the batch-begin message only.
+			if m.Header.Seq == seq || (m.Header.Seq == begin && first != nil) {
 				done = true
 			}
 		}

@@ -73,9 +73,20 @@
 // socket buffers are capped by net.core.wmem_max/rmem_max, which limits
 // the size of one transaction.
 //
-// Rules, chains and sets in the table that Apply did not write (no comment
-// of ours, or another chain) are removed: the table is ours. No other table
-// is ever read or written; changing Spec.Table leaves the old table behind
+// # Ownership
+//
+// Apply creates the table, or adopts an existing one only when it is
+// empty (no chains, no sets) or already carries netprim's mark: the safety
+// rules above, with netprim's comments, in the chain "input". Any other
+// table of that name belongs to someone else (a distribution's "table inet
+// filter", another program using the same name): Plan and Apply then
+// write nothing and fail with an error wrapping netprim.ErrConflict that
+// names the table. Choose another Spec.Table, or pass WithTakeOver to
+// replace its contents.
+//
+// Inside a table of ours, rules, chains and sets that Apply did not write
+// (no comment of ours, or another chain) are removed. No other table is
+// ever read or written; changing Spec.Table leaves the old table behind
 // (remove it with Delete).
 //
 // # Inspection

@@ -11,6 +11,7 @@ import (
 // observed is what the kernel holds in our table.
 type observed struct {
 	Table       bool      // the table exists
+	Owned       bool      // our chain holds a safety rule of ours: Apply wrote this table
 	Chain       *obsChain // our base chain, nil when missing
 	OtherChains []string  // chains in our table other than ours
 	Rules       []obsRule // rules of our chain, in order
@@ -76,6 +77,19 @@ type op struct {
 	Handle uint64 // opDelRule: the rule; opAddRule: insert before it (0: append)
 	Name   string // opDelSet: the set
 	Change netprim.Change
+}
+
+// checkOwner refuses a table that exists, holds something and carries no
+// sign of having been written by Apply (safety rules with our comments in
+// our chain), unless takeOver is set. An empty table (no chains, no sets)
+// is adopted.
+func checkOwner(table string, o observed, takeOver bool) error {
+	if !o.Table || o.Owned || takeOver || (o.Chain == nil && len(o.OtherChains) == 0 && len(o.Sets) == 0) {
+		return nil
+	}
+	return &netprim.OpError{Op: "adopt", Object: "nftables table inet " + table,
+		Err: fmt.Errorf("%w: the table exists and was not written by netprim (no netprim safety rules in chain %q); "+
+			"choose another Spec.Table, or pass firewall.WithTakeOver() to replace its contents", netprim.ErrConflict, ChainName)}
 }
 
 // chainHookInput is NF_INET_LOCAL_IN.

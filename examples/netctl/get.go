@@ -30,12 +30,13 @@ func cmdGet(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("get", flag.ContinueOnError)
 	output := fs.String("o", "table", "output format: table, wide, json or yaml")
 	netns := fs.String("netns", "", "network namespace name (/var/run/netns/NAME)")
+	fwTable := fs.String("table", firewall.DefaultTable, "get firewall: the nftables table (inet family) to read, as in the document's firewall.table")
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
 	}
 	if len(pos) != 1 {
-		return usageError("get needs exactly one of: links, bonds, vlans, bridges, addresses, routes, rules, firewall, wireguard")
+		return usageError("get needs exactly one of: links, bonds, vlans, bridges, addresses, routes, rules, firewall [--table NAME], wireguard")
 	}
 	switch *output {
 	case "table", "wide", "json", "yaml":
@@ -105,7 +106,7 @@ func cmdGet(ctx context.Context, args []string, stdout io.Writer) error {
 		}
 		v, table = rs, func(w *tabwriter.Writer, wide bool) { ruleTable(w, rs) }
 	case "firewall", "fw":
-		st, err := firewall.Get(ctx, ns, firewall.DefaultTable)
+		st, err := firewall.Get(ctx, ns, *fwTable)
 		if err != nil {
 			return err
 		}

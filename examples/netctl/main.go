@@ -1,7 +1,7 @@
 // Command netctl inspects and configures the network of a namespace with
 // netprim, in the manner of talosctl get and nmstatectl:
 //
-//	netctl get links|bonds|vlans|bridges|addresses|routes|rules|firewall|wireguard [-o table|wide|json|yaml] [--netns NAME]
+//	netctl get links|bonds|vlans|bridges|addresses|routes|rules|firewall|wireguard [-o table|wide|json|yaml] [--netns NAME] [--table NAME]
 //	netctl plan -f DOC.yaml [--prune] [--owner ID] [--netns NAME] [--root DIR] [--uts PATH]
 //	netctl apply -f DOC.yaml [--serve] [--prune] [--owner ID] [--netns NAME] [--root DIR] [--uts PATH]
 //
@@ -20,7 +20,7 @@ import (
 )
 
 const usage = `usage:
-  netctl get links|bonds|vlans|bridges|addresses|routes|rules|firewall|wireguard [-o table|wide|json|yaml] [--netns NAME]
+  netctl get links|bonds|vlans|bridges|addresses|routes|rules|firewall|wireguard [-o table|wide|json|yaml] [--netns NAME] [--table NAME]
   netctl plan  -f DOC.yaml [--prune] [--owner ID] [--netns NAME] [--root DIR] [--uts PATH]
   netctl apply -f DOC.yaml [--serve] [--prune] [--owner ID] [--netns NAME] [--root DIR] [--uts PATH]
 `
