@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/netprim/netprim"
 	"github.com/netprim/netprim/internal/nl"
@@ -36,6 +37,9 @@ type Device struct {
 	mu     sync.Mutex
 	be     backend
 	closed bool
+	// applied is each peer's Spec endpoint in the last Spec applied
+	// through this handle; nil before the first.
+	applied map[Key]string
 }
 
 // Apply makes the device want.Name in ns match want, creating it when it
@@ -43,8 +47,12 @@ type Device struct {
 // Validate fails nothing is applied. A device created by this call is
 // removed again if configuring it fails.
 //
-// An existing kernel device is adopted. An existing link that is not a
-// kernel wireguard device (for example the TUN of a userspace device
+// An existing kernel device is adopted when it has no private key or the
+// Spec's; one configured with another private key belongs to someone
+// else (wg-quick, another product) and is a conflict
+// (netprim.ErrConflict) unless WithTakeOver is passed, since applying
+// would replace its key and remove its peers. An existing link that is
+// not a kernel wireguard device (for example the TUN of a userspace device
 // hosted by another Device or process) is a conflict
 // (netprim.ErrConflict): a userspace device can only be changed through
 // the Device that hosts it.
@@ -58,7 +66,7 @@ func Apply(ctx context.Context, ns *netprim.Namespace, want Spec, opts ...netpri
 	if choice != BackendAuto && choice != BackendKernel && choice != BackendUserspace {
 		return nil, netprim.Plan{}, fmt.Errorf("wireguard: %s: backend %q: %w: want kernel, userspace or auto", want.Name, choice, netprim.ErrInvalidSpec)
 	}
-	eps, err := resolveEndpoints(ctx, want)
+	eps, all, err := resolveEndpoints(ctx, want)
 	if err != nil {
 		return nil, netprim.Plan{}, err
 	}
@@ -78,6 +86,14 @@ func Apply(ctx context.Context, ns *netprim.Namespace, want Spec, opts ...netpri
 			return nil, plan, fmt.Errorf("wireguard: %s: %w: a kernel wireguard device of that name exists", want.Name, netprim.ErrConflict)
 		}
 		if d.be, err = newKernel(ns, want.Name); err != nil {
+			return nil, plan, err
+		}
+		cur, err := d.be.read()
+		if err == nil {
+			err = checkTakeOver(want.Name, cur, want, takeOverOf(o))
+		}
+		if err != nil {
+			_ = d.be.close()
 			return nil, plan, err
 		}
 	case err == nil:
@@ -117,7 +133,7 @@ func Apply(ctx context.Context, ns *netprim.Namespace, want Spec, opts ...netpri
 			plan.Append(netprim.Change{Action: netprim.Add, Kind: KindLink, Object: want.Name + " type wireguard (userspace)"})
 		}
 	}
-	p, err := d.apply(h, want, eps, o)
+	p, err := d.apply(h, want, eps, all, o)
 	plan.Merge(p)
 	if err != nil {
 		if created {
@@ -175,7 +191,7 @@ func (d *Device) Apply(ctx context.Context, want Spec, opts ...netprim.Option) (
 		return netprim.Plan{}, fmt.Errorf("wireguard: %s: name: %w: handle is for %s", want.Name, netprim.ErrInvalidSpec, d.name)
 	}
 	want.Normalize()
-	eps, err := resolveEndpoints(ctx, want)
+	eps, all, err := resolveEndpoints(ctx, want)
 	if err != nil {
 		return netprim.Plan{}, err
 	}
@@ -184,7 +200,7 @@ func (d *Device) Apply(ctx context.Context, want Spec, opts ...netprim.Option) (
 		return netprim.Plan{}, err
 	}
 	defer h.Close()
-	return d.apply(h, want, eps, netprim.Resolve(opts...))
+	return d.apply(h, want, eps, all, netprim.Resolve(opts...))
 }
 
 // Plan returns the changes Apply would make, without making them.
@@ -193,7 +209,7 @@ func (d *Device) Plan(ctx context.Context, want Spec, opts ...netprim.Option) (n
 		return netprim.Plan{}, err
 	}
 	want.Normalize()
-	eps, err := resolveEndpoints(ctx, want)
+	eps, all, err := resolveEndpoints(ctx, want)
 	if err != nil {
 		return netprim.Plan{}, err
 	}
@@ -206,7 +222,7 @@ func (d *Device) Plan(ctx context.Context, want Spec, opts ...netprim.Option) (n
 	if err != nil {
 		return netprim.Plan{}, err
 	}
-	_, ch := diff(d.name, &cur, want, eps)
+	_, ch := diff(d.name, &cur, want, eps, endpointEnv{now: time.Now(), applied: d.applied, resolved: all})
 	var plan netprim.Plan
 	plan.Append(ch...)
 	h, err := nl.Handle(d.ns)
@@ -234,7 +250,7 @@ func linkChanges(l netlink.Link, want Spec) []netprim.Change {
 	return ch
 }
 
-func (d *Device) apply(h *netlink.Handle, want Spec, eps map[Key]netip.AddrPort, o netprim.Options) (netprim.Plan, error) {
+func (d *Device) apply(h *netlink.Handle, want Spec, eps map[Key]netip.AddrPort, all map[Key][]netip.AddrPort, o netprim.Options) (netprim.Plan, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	var plan netprim.Plan
@@ -245,13 +261,17 @@ func (d *Device) apply(h *netlink.Handle, want Spec, eps map[Key]netip.AddrPort,
 	if err != nil {
 		return plan, err
 	}
-	cfg, ch := diff(d.name, &cur, want, eps)
+	cfg, ch := diff(d.name, &cur, want, eps, endpointEnv{now: time.Now(), applied: d.applied, resolved: all})
 	if !cfg.empty() {
 		count(o)
 		if err := d.be.set(cfg); err != nil {
 			return plan, err
 		}
 		plan.Append(ch...)
+	}
+	d.applied = make(map[Key]string, len(want.Peers))
+	for _, p := range want.Peers {
+		d.applied[p.PublicKey] = p.Endpoint
 	}
 	l, err := h.LinkByName(d.name)
 	if err != nil {
@@ -401,7 +421,7 @@ func Plan(ctx context.Context, ns *netprim.Namespace, want Spec, opts ...netprim
 		return netprim.Plan{}, err
 	}
 	want.Normalize()
-	eps, err := resolveEndpoints(ctx, want)
+	eps, all, err := resolveEndpoints(ctx, want)
 	if err != nil {
 		return netprim.Plan{}, err
 	}
@@ -423,7 +443,10 @@ func Plan(ctx context.Context, ns *netprim.Namespace, want Spec, opts ...netprim
 		if err != nil {
 			return plan, err
 		}
-		_, ch := diff(want.Name, &cur, want, eps)
+		if err := checkTakeOver(want.Name, cur, want, takeOverOf(netprim.Resolve(opts...))); err != nil {
+			return plan, err
+		}
+		_, ch := diff(want.Name, &cur, want, eps, endpointEnv{now: time.Now(), resolved: all})
 		plan.Append(ch...)
 		plan.Append(linkChanges(l, want)...)
 		return plan, nil
@@ -433,7 +456,7 @@ func Plan(ctx context.Context, ns *netprim.Namespace, want Spec, opts ...netprim
 		return plan, netprim.KernelError("get", "link "+want.Name, err)
 	}
 	plan.Append(netprim.Change{Action: netprim.Add, Kind: KindLink, Object: want.Name + " type wireguard (backend " + backendOf(netprim.Resolve(opts...)).String() + ")"})
-	_, ch := diff(want.Name, nil, want, eps)
+	_, ch := diff(want.Name, nil, want, eps, endpointEnv{})
 	plan.Append(ch...)
 	plan.Append(modify(KindLink, want.Name, "state", "down", "up"))
 	return plan, nil

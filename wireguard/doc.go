@@ -33,9 +33,30 @@
 // with the same Spec sends nothing (netprim.WithWriteCounter counts one
 // write per configuration request and per link request).
 //
-// A peer's Endpoint is desired state: WireGuard follows a peer that sends
-// from a new address (roaming), and the next Apply sets the Spec's
-// endpoint again. Leave Endpoint empty for peers that roam.
+// # Endpoints and roaming
+//
+// WireGuard follows a peer that sends from a new address (roaming, for
+// example behind NAT). Apply does not undo that while the tunnel works:
+// the Spec's endpoint of an existing peer is sent only when
+//
+//   - the peer has no endpoint at all;
+//   - the Spec's endpoint changed since the last Apply through the same
+//     Device (a new handle, such as the one the package-level Apply
+//     returns for an existing kernel device, knows no earlier Spec); or
+//   - the peer is down: no handshake within PeerDownAfter.
+//
+// In every case a peer already at one of the addresses the endpoint
+// resolves to is left alone, so a host name whose DNS answers come back
+// in another order causes no change. A new peer always gets the Spec's
+// endpoint. So a second Apply while a roamed tunnel is up sends nothing.
+//
+// # Existing devices
+//
+// Apply adopts an existing kernel device only when it has no private key
+// or the Spec's. A device with another private key is someone else's
+// (wg-quick, another product): Apply and Plan return netprim.ErrConflict
+// unless WithTakeOver is passed. Replacing a private key and removing a
+// peer are marked Disruptive in Plans.
 //
 // # Secrets
 //

@@ -9,6 +9,7 @@ const SocketDir = "/var/run/wireguard"
 
 type backendKey struct{}
 type socketKey struct{}
+type takeOverKey struct{}
 
 // WithBackend chooses the backend of a device Apply creates: BackendKernel
 // fails with netprim.ErrUnsupported when the kernel lacks the module,
@@ -41,4 +42,17 @@ func socketOf(o netprim.Options) bool {
 // passing the options on.
 func BackendOf(opts ...netprim.Option) Backend {
 	return backendOf(netprim.Resolve(opts...))
+}
+
+// WithTakeOver lets Apply adopt an existing kernel device configured with
+// another private key: its key is replaced and its peers not in the Spec
+// are removed. Without it such a device is a conflict
+// (netprim.ErrConflict), as it belongs to someone else.
+func WithTakeOver() netprim.Option {
+	return func(o *netprim.Options) { o.Set(takeOverKey{}, true) }
+}
+
+func takeOverOf(o netprim.Options) bool {
+	b, _ := o.Value(takeOverKey{}).(bool)
+	return b
 }

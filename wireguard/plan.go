@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"slices"
 	"strconv"
+	"time"
 
 	"github.com/netprim/netprim"
 )
@@ -16,11 +17,59 @@ const (
 	KindLink   = "link"           // the link: creation, MTU, up
 )
 
+// endpointEnv is what the endpoint rule needs beyond the two states.
+type endpointEnv struct {
+	// now judges whether a peer's last handshake is recent.
+	now time.Time
+	// applied is the Spec endpoint (as written, "" for none) of each
+	// peer in the last Spec this handle applied; nil when unknown.
+	applied map[Key]string
+	// resolved holds every address a host-name endpoint resolved to.
+	resolved map[Key][]netip.AddrPort
+}
+
+// sendEndpoint decides whether an existing peer's endpoint is set to the
+// configured address ep (see "Endpoints and roaming" in the package
+// documentation). Pure.
+func sendEndpoint(c *peerState, w PeerSpec, ep netip.AddrPort, env endpointEnv) bool {
+	if c.endpoint == ep || slices.Contains(env.resolved[w.PublicKey], c.endpoint) {
+		return false // already at a configured address
+	}
+	if !c.endpoint.IsValid() {
+		return true // no endpoint at all
+	}
+	if prev, ok := env.applied[w.PublicKey]; ok && prev != w.Endpoint {
+		return true // the Spec's endpoint changed since the last Apply
+	}
+	// The peer is at another address: it roamed there, or the endpoint
+	// was set by someone else. Leave a live tunnel alone.
+	return !peerLive(c.lastHandshake, env.now)
+}
+
+// peerLive reports whether a handshake completed less than PeerDownAfter
+// before now.
+func peerLive(hs, now time.Time) bool {
+	return !hs.IsZero() && now.Sub(hs) < PeerDownAfter
+}
+
+// checkTakeOver refuses to adopt an existing device configured with
+// another private key: it belongs to someone else (wg-quick, another
+// product), and applying the Spec would replace its key and remove its
+// peers. A device without a private key is adopted. Pure.
+func checkTakeOver(name string, cur devState, want Spec, takeOver bool) error {
+	if takeOver || cur.privateKey.IsZero() || cur.privateKey == want.PrivateKey {
+		return nil
+	}
+	return fmt.Errorf("wireguard: %s: %w: the existing device has another private key (public key %s); pass WithTakeOver to replace its configuration",
+		name, netprim.ErrConflict, cur.privateKey.PublicKey())
+}
+
 // diff computes the configuration request that turns cur into want and
 // the changes it makes. want must be normalized and valid; eps holds the
-// resolved endpoint of every peer whose Endpoint is set. cur nil means a
-// new, empty device. Pure: no I/O.
-func diff(name string, cur *devState, want Spec, eps map[Key]netip.AddrPort) (config, []netprim.Change) {
+// resolved endpoint of every peer whose Endpoint is set, env what the
+// endpoint rule needs (sendEndpoint). cur nil means a new, empty device.
+// Pure: no I/O.
+func diff(name string, cur *devState, want Spec, eps map[Key]netip.AddrPort, env endpointEnv) (config, []netprim.Change) {
 	var cfg config
 	var ch []netprim.Change
 	if cur == nil {
@@ -77,7 +126,7 @@ func diff(name string, cur *devState, want Spec, eps map[Key]netip.AddrPort) (co
 		}
 		pc := peerConfig{publicKey: w.PublicKey, updateOnly: true}
 		changed := false
-		if hasEP && c.endpoint != ep {
+		if hasEP && sendEndpoint(c, w, ep, env) {
 			pc.endpoint = ep
 			changed = true
 			ch = append(ch, modify(KindPeer, obj, "endpoint", addrPortOrNone(c.endpoint), ep.String()))
@@ -111,7 +160,8 @@ func diff(name string, cur *devState, want Spec, eps map[Key]netip.AddrPort) (co
 	for _, c := range cur.peers {
 		if !wanted[c.publicKey] {
 			cfg.peers = append(cfg.peers, peerConfig{publicKey: c.publicKey, remove: true})
-			ch = append(ch, netprim.Change{Action: netprim.Delete, Kind: KindPeer, Object: c.publicKey.String() + " dev " + name})
+			ch = append(ch, netprim.Change{Action: netprim.Delete, Kind: KindPeer, Object: c.publicKey.String() + " dev " + name,
+				Disruptive: true, Reason: "traffic to the peer stops"})
 		}
 	}
 	return cfg, ch

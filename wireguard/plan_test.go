@@ -47,7 +47,7 @@ func TestDiffMinimal(t *testing.T) {
 			[]string{"~ wireguard-peer " + k2.String() + " dev wg0 persistent-keepalive 25 -> none"}},
 		{"peer removed", func(s *Spec, _ map[Key]netip.AddrPort) { s.Peers = s.Peers[:2] },
 			"public_key=" + hex(k4) + "\nremove=true\n",
-			[]string{"- wireguard-peer " + k4.String() + " dev wg0"}},
+			[]string{"- wireguard-peer " + k4.String() + " dev wg0 (traffic to the peer stops)"}},
 		{"port", func(s *Spec, _ map[Key]netip.AddrPort) { s.ListenPort = 51821 },
 			"listen_port=51821\n", []string{"~ wireguard wg0 listen-port 51820 -> 51821"}},
 		{"port unmanaged", func(s *Spec, _ map[Key]netip.AddrPort) { s.ListenPort = 0 }, "", nil},
@@ -64,7 +64,7 @@ func TestDiffMinimal(t *testing.T) {
 			}
 			tt.edit(&s, e)
 			s.Normalize()
-			cfg, ch := diff("wg0", &cur, s, e)
+			cfg, ch := diff("wg0", &cur, s, e, endpointEnv{})
 			if got := uapiSet(cfg); got != tt.uapi {
 				t.Errorf("uapi:\n%s\nwant:\n%s", got, tt.uapi)
 			}
@@ -84,11 +84,11 @@ func TestDiffNewDevice(t *testing.T) {
 	s.Peers[1].Endpoint = "192.0.2.3:51820"
 	s.Peers[0].PresharedKey = PresharedKey(testKey(9))
 	s.Normalize()
-	eps, err := resolveEndpoints(t.Context(), s)
+	eps, all, err := resolveEndpoints(t.Context(), s)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg, ch := diff("wg0", nil, s, eps)
+	cfg, ch := diff("wg0", nil, s, eps, endpointEnv{resolved: all})
 	if len(ch) != 4 || ch[0].Field != "private-key" || ch[1].Field != "listen-port" || ch[2].Action != netprim.Add || ch[3].Action != netprim.Add {
 		t.Fatalf("changes %v", ch)
 	}
@@ -100,7 +100,7 @@ func TestDiffNewDevice(t *testing.T) {
 	if got.privateKey != s.PrivateKey || got.listenPort != 51820 || len(got.peers) != 2 {
 		t.Fatalf("round trip: %+v", got.status("wg0", BackendUserspace, 0, false))
 	}
-	cfg2, ch2 := diff("wg0", &got, s, eps)
+	cfg2, ch2 := diff("wg0", &got, s, eps, endpointEnv{resolved: all})
 	if !cfg2.empty() || len(ch2) != 0 {
 		t.Fatalf("second diff not empty: %v", ch2)
 	}

@@ -147,7 +147,7 @@ func TestNoSecretInOutput(t *testing.T) {
 	}
 	// Plans: new device, key rotation, preshared key change.
 	cur := devState{privateKey: testKey(4), peers: []peerState{{publicKey: s.Peers[0].PublicKey, psk: PresharedKey(testKey(10))}}}
-	_, ch := diff("wg0", &cur, s, nil)
+	_, ch := diff("wg0", &cur, s, nil, endpointEnv{})
 	plan := netprim.Plan{Changes: ch}
 	out.WriteString(plan.String())
 	j, _ := json.Marshal(plan)

@@ -21,6 +21,12 @@ type userspace struct {
 	dev  *device.Device
 	uapi net.Listener
 	wg   sync.WaitGroup
+
+	// conns are the UAPI connections being served. A client may keep
+	// one open for as long as it likes: close ends them all.
+	connMu  sync.Mutex
+	conns   map[net.Conn]struct{}
+	closing bool
 }
 
 // ownNS is the device's own handle on its namespace, a duplicate of the
@@ -139,14 +145,40 @@ func (u *userspace) listen() error {
 			if err != nil {
 				return
 			}
+			if !u.track(c) {
+				c.Close()
+				return
+			}
 			u.wg.Add(1)
 			go func() {
 				defer u.wg.Done()
+				defer u.untrack(c)
 				u.dev.IpcHandle(c)
 			}()
 		}
 	}()
 	return nil
+}
+
+// track records an accepted connection; false once the device closes.
+func (u *userspace) track(c net.Conn) bool {
+	u.connMu.Lock()
+	defer u.connMu.Unlock()
+	if u.closing {
+		return false
+	}
+	if u.conns == nil {
+		u.conns = make(map[net.Conn]struct{})
+	}
+	u.conns[c] = struct{}{}
+	return true
+}
+
+func (u *userspace) untrack(c net.Conn) {
+	u.connMu.Lock()
+	delete(u.conns, c)
+	u.connMu.Unlock()
+	c.Close()
 }
 
 func (u *userspace) kind() Backend { return BackendUserspace }
@@ -175,6 +207,14 @@ func (u *userspace) close() error {
 	if u.uapi != nil {
 		u.uapi.Close()
 	}
+	// Connections already accepted stay open until the client hangs up:
+	// end them, or a client that keeps one idle would block Wait.
+	u.connMu.Lock()
+	u.closing = true
+	for c := range u.conns {
+		c.Close()
+	}
+	u.connMu.Unlock()
 	u.dev.Close()
 	u.ns.close()
 	u.wg.Wait()
