@@ -59,7 +59,7 @@ func (k *kernel) snapshot() *snapshot {
 	names := k.names()
 	snap := &snapshot{bridges: map[string]*bridgeState{}, links: map[string]*portState{}}
 	for _, l := range k.links {
-		ps := &portState{index: l.Index, mtu: l.MTU, master: names[l.Master], vlans: map[uint16]uint16{}}
+		ps := &portState{index: l.Index, kind: l.Kind, mtu: l.MTU, master: names[l.Master], vlans: map[uint16]uint16{}}
 		for _, v := range k.vlans[l.Index] {
 			ps.vlans[v.VID] = v.Flags & (flagPVID | flagUntagged)
 		}
@@ -152,6 +152,27 @@ func prepare(want []Spec) ([]Spec, error) {
 	return out, nil
 }
 
+// checkPortsIn refuses, before any write, ports enslaved to a master that
+// is neither a bridge of want nor an owned bridge that this Apply deletes
+// (with netprim.WithPrune): see checkPorts. When link cannot plan the
+// pruning, no bridge counts as deleted: the port is refused.
+func checkPortsIn(ctx context.Context, ns *netprim.Namespace, want []Spec, snap *snapshot, opts []netprim.Option) error {
+	err := checkPorts(want, snap, nil)
+	if err == nil || !netprim.Resolve(opts...).Prune {
+		return err
+	}
+	// The ports of owned bridges that step 1 deletes are released by the
+	// kernel before step 3 enslaves them.
+	lp, _ := link.PlanKinds(ctx, ns, linkSpecs(want, snap, false), kinds, opts...)
+	pruned := map[string]bool{}
+	for _, c := range lp.Changes {
+		if c.Action == netprim.Delete && c.Kind == "link" {
+			pruned[c.Object] = true
+		}
+	}
+	return checkPorts(want, snap, pruned)
+}
+
 // linkSpecs returns the link specs of want: the bridges and, with ports,
 // their ports (master set) and the links to release (master "") because
 // they are enslaved to a wanted bridge whose Ports do not list them.
@@ -211,6 +232,9 @@ func Plan(ctx context.Context, ns *netprim.Namespace, want []Spec, opts ...netpr
 		return netprim.Plan{}, err
 	}
 	snap := k.snapshot()
+	if err := checkPortsIn(ctx, ns, want, snap, opts); err != nil {
+		return netprim.Plan{}, err
+	}
 	lp, errLink := link.PlanKinds(ctx, ns, linkSpecs(want, snap, true), kinds, opts...)
 	if errLink != nil && len(lp.Changes) == 0 && !isPerLink(errLink) {
 		return netprim.Plan{}, errLink
@@ -267,6 +291,13 @@ func isPerLink(err error) bool {
 //     deleted);
 //  4. the port VLANs, in place.
 //
+// A port enslaved to a master that is neither a bridge in want nor an
+// owned bridge that this Apply deletes (a foreign bridge, a bond, a vrf)
+// is refused before anything is written, for every bridge of want, with
+// an error naming spec[i].ports[k] and the master and wrapping
+// ErrPortInUse (and so netprim.ErrConflict); Plan returns the same error.
+// A port moves between two bridges of want without error.
+//
 // No option change takes a bridge down or releases a port. A second Apply
 // with the same input sends no write request. Errors of independent
 // bridges are joined; one bad bridge does not stop the others. The
@@ -286,6 +317,9 @@ func Apply(ctx context.Context, ns *netprim.Namespace, want []Spec, opts ...netp
 	}
 	defer k.c.Close()
 	if err := k.dump(ctx); err != nil {
+		return netprim.Plan{}, err
+	}
+	if err := checkPortsIn(ctx, ns, want, k.snapshot(), opts); err != nil {
 		return netprim.Plan{}, err
 	}
 	failed := map[string]error{}

@@ -8,7 +8,10 @@
 // bridges that are not wanted, never links of other kinds and never
 // bridges it does not own. Ports are links with their master set; a link
 // enslaved to a wanted bridge but no longer among its Ports is released,
-// never deleted.
+// never deleted. A port is taken only from a bridge of the same Apply (or
+// an owned bridge it prunes): a port enslaved to any other master (a
+// bridge or bond that is not ours, a vrf) makes Plan and Apply fail
+// before any write with an error wrapping ErrPortInUse.
 //
 // # Changes in place
 //

@@ -1,6 +1,7 @@
 package bridge
 
 import (
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -45,6 +46,7 @@ type bridgeState struct {
 // portState is a link as far as the bridge planner cares.
 type portState struct {
 	index  int
+	kind   string // "" for a link without a kind (a physical NIC)
 	mtu    int
 	master string
 	vlans  map[uint16]uint16 // vid -> flagPVID|flagUntagged
@@ -408,3 +410,31 @@ func anyVLANSupport(snap *snapshot) bool {
 
 // String is for test failures.
 func (o op) String() string { return fmt.Sprintf("%v", o.change) }
+
+// checkPorts refuses the ports of want that are enslaved to a master
+// Apply must not take them from: any link that is neither a bridge of
+// want (by name) nor an owned bridge this Apply deletes (pruned). Moving
+// a port between two bridges of want is allowed. The error names each
+// port's field and its current master and wraps ErrPortInUse.
+func checkPorts(want []Spec, snap *snapshot, pruned map[string]bool) error {
+	ours := make(map[string]bool, len(want))
+	for _, s := range want {
+		ours[s.Name] = true
+	}
+	var errs []error
+	for i, s := range want {
+		for k, p := range s.Ports {
+			l := snap.links[p.Name]
+			if l == nil || l.master == "" || ours[l.master] || pruned[l.master] {
+				continue
+			}
+			kind := "link"
+			if m := snap.links[l.master]; m != nil && m.kind != "" {
+				kind = m.kind
+			}
+			errs = append(errs, fmt.Errorf("bridge: spec[%d].ports[%d]: %s is already enslaved to %s %s, which is not a bridge in this list: release it first: %w",
+				i, k, p.Name, kind, l.master, ErrPortInUse))
+		}
+	}
+	return errors.Join(errs...)
+}
