@@ -251,7 +251,17 @@ func TestPrune(t *testing.T) {
 func TestBadInput(t *testing.T) {
 	n := nstest.New(t)
 	ports(t, n, 1)
-	before := string(n.Run(t, "ip", "-d", "link", "show"))
+	// New veths change operational state for a moment after creation:
+	// compare against a snapshot taken once the links have settled.
+	var before string
+	nstest.Eventually(t, 10*time.Second, func() error {
+		a := string(n.Run(t, "ip", "-d", "link", "show"))
+		time.Sleep(100 * time.Millisecond)
+		if before = string(n.Run(t, "ip", "-d", "link", "show")); a != before {
+			return errors.New("links still changing")
+		}
+		return nil
+	})
 	for _, tc := range []struct {
 		want []bridge.Spec
 		err  string
