@@ -56,8 +56,9 @@ func Plan(ctx context.Context, ns *netprim.Namespace, want []Spec, opts ...netpr
 // not in want (the kernel releases their members). Links that are not
 // bonds are never created or deleted.
 //
-// An invalid spec, or a member enslaved to a master that is not a bond in
-// want, returns an error before anything is written. Other errors are
+// An invalid spec, a member that does not exist, or a member enslaved to
+// a master that is not a bond in want, returns an error before anything
+// is written. Other errors are
 // those of link.ApplyKinds: per link, joined, with the changes made so far.
 // A cancelled ctx stops Apply between two write requests; Apply again
 // finishes the work.
@@ -122,8 +123,9 @@ func prepare(ctx context.Context, ns *netprim.Namespace, want []Spec) ([]Spec, *
 	return specs, snap, nil
 }
 
-// checkMembers refuses members that are enslaved to a master other than a
-// bond in specs, and members that are masters of the bond. fields names
+// checkMembers refuses members that do not exist (an error wrapping
+// netprim.ErrNotFound), members that are enslaved to a master other than
+// a bond in specs, and members that are masters of the bond. fields names
 // the members in errors (see resolveMembers); nil for "members[k]".
 func checkMembers(specs []Spec, snap *snapshot, fields [][]string) error {
 	wanted := make(map[string]bool, len(specs))
@@ -134,7 +136,12 @@ func checkMembers(specs []Spec, snap *snapshot, fields [][]string) error {
 	for i, s := range specs {
 		for k, m := range s.Members {
 			l := snap.byName[m]
-			if l == nil || l.Master == 0 {
+			if l == nil {
+				errs = append(errs, fmt.Errorf("bond: spec[%d].%s: link %s does not exist: %w",
+					i, memberField(fields, i, k), m, netprim.ErrNotFound))
+				continue
+			}
+			if l.Master == 0 {
 				continue
 			}
 			master := snap.byIndex[l.Master]

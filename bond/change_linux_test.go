@@ -266,3 +266,37 @@ func TestMoveMember(t *testing.T) {
 		t.Errorf("second Apply: %d writes:\n%s", writes, p)
 	}
 }
+
+// TestMissingMember: a member that does not exist is refused, by Plan and
+// by Apply, before any write: no bond is created and the members that do
+// exist are not enslaved.
+func TestMissingMember(t *testing.T) {
+	nstest.RequireModules(t, "bonding", "dummy")
+	n := nstest.New(t)
+	dummies(t, n, "d0")
+	before := ipLinks(t, n)
+	want := []Spec{{Name: "bond0", Mode: "active-backup", Members: []string{"d0", "nope"}, Up: ptr(true)}}
+	const msg = "bond: spec[0].members[1]: link nope does not exist"
+
+	if p, err := Plan(context.Background(), n.Namespace, want); !errors.Is(err, netprim.ErrNotFound) || !strings.Contains(fmt.Sprint(err), msg) {
+		t.Errorf("Plan: %v\n%s\nwant ErrNotFound containing %q", err, p, msg)
+	}
+	var writes int64
+	p, err := Apply(context.Background(), n.Namespace, want, netprim.WithWriteCounter(&writes))
+	if !errors.Is(err, netprim.ErrNotFound) || !strings.Contains(fmt.Sprint(err), msg) {
+		t.Errorf("Apply: %v, want ErrNotFound containing %q", err, msg)
+	}
+	if writes != 0 || len(p.Changes) != 0 {
+		t.Errorf("Apply made %d writes:\n%s", writes, p)
+	}
+	after := ipLinks(t, n)
+	if _, ok := after["bond0"]; ok {
+		t.Errorf("ip: bond0 exists")
+	}
+	if d0, ok := after["d0"]; !ok || d0.Master != "" {
+		t.Errorf("ip: d0 master %q (exists %v), want none", d0.Master, ok)
+	}
+	if len(after) != len(before) {
+		t.Errorf("ip: %d links, were %d", len(after), len(before))
+	}
+}

@@ -45,8 +45,15 @@
 // read them, before anything is written: a link is a member when any
 // selector matches it; every selector must match at least one link. The
 // members are Members followed by the selected links in index order, each
-// once. Loopback, bonds and the bond itself are never selected. While a
-// link is enslaved, the bonding driver gives it the bond's address; the
+// once. Only links that can be bond ports are selected: hardware NICs
+// (links with no link kind), dummy, veth, tun/tap and netdevsim links.
+// Loopback, the bond itself and links of every other kind are never
+// selected, the stacked and upper kinds among them (vlan, macvlan,
+// macvtap, ipvlan, ipvtap, bond, bridge, vrf, team): a VLAN carries the
+// address of the link it sits on, so without this rule a selector by
+// hardwareAddr would pick a VLAN on a selected NIC, or on the bond, and
+// Apply would take it down to enslave it. Such links can still be named
+// in Members. While a link is enslaved, the bonding driver gives it the bond's address; the
 // selectors see, instead, the address it had when it was enslaved (which
 // the driver gives back when it releases it), so a selector by
 // hardwareAddr selects the same links before and after Apply, and a

@@ -23,10 +23,23 @@ func hasSelectors(specs []Spec) bool {
 	return slices.ContainsFunc(specs, func(s Spec) bool { return len(s.MemberSelectors) > 0 })
 }
 
-// candidates returns the links that a member selector may select: every
-// link but loopback, bonds and links named like a bond of specs. A link
-// enslaved to a bond shows the address it had before (snap's
-// IFLA_BOND_SLAVE_PERM_HWADDR) instead of the bond's. snap may be nil.
+// portKinds are the link kinds (IFLA_INFO_KIND) that a member selector
+// may select: "" (a device its driver registered without a link kind:
+// every hardware NIC, virtio_net included), dummy, veth, tun (tap) and
+// netdevsim. Every other kind is left out, the stacked and upper kinds
+// first of all (vlan, macvlan, macvtap, ipvlan, ipvtap, bond, bridge,
+// vrf, team, ...): a VLAN or macvlan carries the address of the link it
+// sits on (a VLAN on the bond carries the bond's, which is a member's),
+// so a selector by hardwareAddr that picks a NIC would pick them too, and
+// Apply would take them down to enslave them. Such a link can still be
+// named in Members.
+var portKinds = map[string]bool{"": true, "dummy": true, "veth": true, "tun": true, "netdevsim": true}
+
+// candidates returns the links that a member selector may select: the
+// links of a kind in portKinds but loopback and links named like a bond
+// of specs. A link enslaved to a bond shows the address it had before
+// (snap's IFLA_BOND_SLAVE_PERM_HWADDR) instead of the bond's. snap may
+// be nil.
 func candidates(specs []Spec, links []link.Status, snap *snapshot) []link.Status {
 	bonds := make(map[string]bool, len(specs))
 	for _, s := range specs {
@@ -34,7 +47,7 @@ func candidates(specs []Spec, links []link.Status, snap *snapshot) []link.Status
 	}
 	out := make([]link.Status, 0, len(links))
 	for _, l := range links {
-		if l.Kind == "bond" || bonds[l.Name] || slices.Contains(l.Flags, "LOOPBACK") {
+		if !portKinds[l.Kind] || bonds[l.Name] || slices.Contains(l.Flags, "LOOPBACK") {
 			continue
 		}
 		if snap != nil {

@@ -3,6 +3,7 @@ package bond
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 
@@ -98,4 +99,71 @@ func TestMemberSelectors(t *testing.T) {
 		t.Errorf("ip: links changed by a failed Apply (-before +after):\n%s", d)
 	}
 	wantState(t, n, resolved)
+}
+
+// TestMemberSelectorsSkipStacked: VLANs carry the address of the link
+// they sit on (a VLAN on the bond or on a port carries the bond's, which
+// is a member's; a VLAN on a NIC the NIC's), so a selector by
+// hardwareAddr matches them too. They are never selected: the first
+// Apply leaves a VLAN on a selected dummy alone, and after VLANs are put
+// on the bond and on one of its ports a second Apply writes nothing and
+// leaves them up.
+func TestMemberSelectorsSkipStacked(t *testing.T) {
+	nstest.RequireModules(t, "bonding", "dummy", "8021q")
+	n := nstest.New(t)
+	// In index order: d0 is enslaved first and gives bond0 its address.
+	for _, d := range [][2]string{{"d0", "02:00:00:00:f0:ab"}, {"d1", "02:00:00:00:f0:ac"}, {"d2", "02:00:00:00:f0:ad"}} {
+		n.Run(t, "ip", "link", "add", d[0], "address", d[1], "type", "dummy")
+	}
+	// A VLAN on a NIC before the NIC is selected.
+	n.Run(t, "ip", "link", "set", "d2", "up")
+	n.Run(t, "ip", "link", "add", "link", "d2", "name", "d2.100", "type", "vlan", "id", "100")
+	n.Run(t, "ip", "link", "set", "d2.100", "up")
+	want := []Spec{
+		{Name: "bond0", Mode: "active-backup", Up: ptr(true),
+			MemberSelectors: []selector.Selector{{HardwareAddr: "*:f0:ab"}, {HardwareAddr: "*:f0:ac"}}},
+		{Name: "bond1", Mode: "active-backup", Up: ptr(true),
+			MemberSelectors: []selector.Selector{{HardwareAddr: "02:00:00:00:f0:ad"}}},
+	}
+	resolved := []Spec{
+		{Name: "bond0", Mode: "active-backup", Up: ptr(true), Members: []string{"d0", "d1"}},
+		{Name: "bond1", Mode: "active-backup", Up: ptr(true), Members: []string{"d2"}},
+	}
+	made := wantPlanIsApply(t, n, want)
+	t.Logf("made:\n%s", made)
+	if strings.Contains(made.String(), "d2.100") {
+		t.Errorf("plan touches d2.100, a VLAN on a selected dummy:\n%s", made)
+	}
+
+	// VLANs on the bond and on one of its ports: both carry bond0's
+	// address, d0's, which the first selector matches.
+	n.Run(t, "ip", "link", "add", "link", "bond0", "name", "bond0.100", "type", "vlan", "id", "100")
+	n.Run(t, "ip", "link", "add", "link", "d1", "name", "d1.200", "type", "vlan", "id", "200")
+	n.Run(t, "ip", "link", "set", "bond0.100", "up")
+	n.Run(t, "ip", "link", "set", "d1.200", "up")
+	vlans := []string{"bond0.100", "d1.200", "d2.100"}
+	links := ipLinks(t, n)
+	for _, name := range []string{"bond0.100", "d1.200"} {
+		if got := links[name].Address; got != "02:00:00:00:f0:ab" {
+			t.Fatalf("ip: %s address %s, want bond0's 02:00:00:00:f0:ab (the test proves nothing otherwise)", name, got)
+		}
+	}
+
+	if p, err := Plan(context.Background(), n.Namespace, want); err != nil || len(p.Changes) != 0 {
+		t.Errorf("Plan with VLANs: %v\n%s", err, p)
+	}
+	if p, writes := mustApply(t, n.Namespace, want); writes != 0 || len(p.Changes) != 0 {
+		t.Errorf("second Apply with VLANs: %d writes:\n%s", writes, p)
+	}
+	wantState(t, n, resolved)
+	links = ipLinks(t, n)
+	for _, name := range vlans {
+		l, ok := links[name]
+		switch {
+		case !ok:
+			t.Errorf("ip: %s is gone", name)
+		case l.Linkinfo.InfoKind != "vlan" || l.Master != "" || !slices.Contains(l.Flags, "UP"):
+			t.Errorf("ip: %s kind %q master %q flags %v, want a vlan, up, without master", name, l.Linkinfo.InfoKind, l.Master, l.Flags)
+		}
+	}
 }

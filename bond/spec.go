@@ -28,19 +28,26 @@ type Spec struct {
 	Name string `json:"name" yaml:"name"`
 	// Mode is one of Modes. Required.
 	Mode string `json:"mode" yaml:"mode"`
-	// Members are the names of the links to enslave. They must exist;
-	// links enslaved to the bond but not listed are released.
+	// Members are the names of the links to enslave. They must exist: Plan
+	// and Apply refuse a missing member before any write, with an error
+	// wrapping netprim.ErrNotFound. Links enslaved to the bond but not
+	// listed are released.
 	Members []string `json:"members,omitempty" yaml:"members,omitempty"`
 	// MemberSelectors pick members by what their hardware reports instead
 	// of by name (see package selector), alone or in addition to Members.
 	// Plan and Apply resolve them against the links of the namespace:
 	// every selector must match at least one link; the members are
 	// Members followed by the links that any selector matches, in index
-	// order, each once. Loopback, bonds and the bond itself are never
-	// selected. A link enslaved to a bond is matched with the address it
-	// had before (the one the bonding driver gives back on release), not
-	// the bond's address it carries while enslaved, so a selector by
-	// hardwareAddr keeps selecting the same links after Apply.
+	// order, each once. Only links that can be bond ports are selected:
+	// hardware NICs (no link kind), dummy, veth, tun/tap and netdevsim
+	// links; never loopback, the bond itself, nor links of any other kind,
+	// the stacked and upper kinds among them (vlan, macvlan, macvtap,
+	// ipvlan, ipvtap, bond, bridge, vrf, team, ...), which can carry the
+	// address of a link below them: a VLAN on the bond or on a selected
+	// NIC is never selected. A link enslaved to a bond is matched with the
+	// address it had before (the one the bonding driver gives back on
+	// release), not the bond's address it carries while enslaved, so a
+	// selector by hardwareAddr keeps selecting the same links after Apply.
 	MemberSelectors []selector.Selector `json:"memberSelectors,omitempty" yaml:"memberSelectors,omitempty"`
 
 	// MTU, Up and HardwareAddr are the bond's link attributes, managed as
