@@ -164,6 +164,11 @@ func run(ctx context.Context, root string, j job, apply bool, opts []netprim.Opt
 		}
 		return netprim.Plan{}, fileError("use root", root, err)
 	}
+	r, err := openRoot(root)
+	if err != nil {
+		return netprim.Plan{}, err
+	}
+	defer r.close()
 	plan := netprim.Plan{Warnings: j.warnings}
 	var errs []error
 	for _, f := range j.files {
@@ -171,7 +176,7 @@ func run(ctx context.Context, root string, j job, apply bool, opts []netprim.Opt
 			errs = append(errs, err)
 			break
 		}
-		st, err := inspect(root, f.rel, o.symlink)
+		st, err := inspect(r, f.rel, o.symlink)
 		if err != nil {
 			errs = append(errs, err)
 			continue
@@ -181,7 +186,7 @@ func run(ctx context.Context, root string, j job, apply bool, opts []netprim.Opt
 		}
 		changes := planFile(st, f.content)
 		if apply && len(changes) > 0 {
-			n, err := writeFile(st, f.content)
+			n, err := writeFile(r, st, f.content)
 			o.count(n)
 			if err != nil {
 				errs = append(errs, err)

@@ -43,12 +43,23 @@
 // inside the root directory) is the caller's decision; guessing either
 // silently would break a working resolver. Choose with WithSymlinkPolicy.
 //
+// Every path is resolved inside the root directory, as if the root were
+// "/" under chroot(2): a symbolic link anywhere on the way, a linked
+// directory such as ROOT/etc or ROOT/var/run included, is followed with
+// absolute targets starting at the root and ".." stopping there
+// (openat2(2) with RESOLVE_IN_ROOT, Linux 5.6 or later; on older kernels
+// only root "/" works). A file outside the root is never read or written,
+// whatever the policy: ROOT/var/run -> /run leads to ROOT/run, not to the
+// machine's /run. Every read, temporary file, rename and directory sync
+// goes through a descriptor of a directory found that way.
+//
 // # Kernel host name
 //
 // ApplyHostname sets the kernel host name (and the domain name, when one is
 // given) only when asked where: WithUTSNamespace(path) joins the UTS
-// namespace at path on a locked, throwaway OS thread that is destroyed
-// afterwards, so the caller's namespace is never changed by accident;
+// namespace at path on a new goroutine locked to its OS thread, which
+// switches back before it is unlocked (and is destroyed, still locked, if
+// switching back fails), so the caller's namespace is never changed;
 // WithCallerUTSNamespace sets the caller's own. Without either, only
 // /etc/hostname is written and the Plan says so in a warning.
 package resolv

@@ -33,10 +33,12 @@ const (
 	// program, which rewrites its file, and replacing the link would
 	// silently switch it off. Only the caller can decide which is wanted.
 	SymlinkRefuse SymlinkPolicy = iota
-	// SymlinkWriteThrough writes the file the link points to (followed
-	// inside the root directory), atomically in that file's directory, and
-	// keeps the link. The Plan warns. A dangling link is written through
-	// when the target's directory exists; that directory is never created.
+	// SymlinkWriteThrough writes the file the link points to, atomically
+	// in that file's directory, and keeps the link. The link is followed
+	// inside the root directory as under chroot: an absolute target starts
+	// at the root and ".." stops there. The Plan warns. A dangling link is
+	// written through when the target's directory exists; that directory
+	// is never created.
 	SymlinkWriteThrough
 	// SymlinkReplace replaces the link itself by a regular file (the rename
 	// is atomic: readers see the link or the new file). The Plan shows a
@@ -74,8 +76,11 @@ func WithSymlinkPolicy(p SymlinkPolicy) netprim.Option {
 // WithUTSNamespace makes ApplyHostname (and Apply) set the kernel host
 // name in the UTS namespace at path, e.g. "/proc/1234/ns/uts" or a bind
 // mount of one. The calling thread's namespace is never changed: the work
-// runs on a locked thread that joins the namespace and is destroyed
-// afterwards. It takes precedence over WithCallerUTSNamespace.
+// runs on a new goroutine locked to its OS thread, which joins the
+// namespace, switches back to its own UTS namespace and only then is
+// unlocked; if switching back fails the thread stays locked and the Go
+// runtime destroys it when the goroutine ends. It takes precedence over
+// WithCallerUTSNamespace.
 func WithUTSNamespace(path string) netprim.Option {
 	return func(o *netprim.Options) { o.Set(keyUTS, path) }
 }

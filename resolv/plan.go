@@ -166,7 +166,9 @@ func splitLines(text []byte) []string {
 // fileState is what is on disk at one managed path.
 type fileState struct {
 	display string // the path as shown: root joined with the file name
-	target  string // the regular file to write (differs with write-through)
+	target  string // the regular file to write (differs with write-through), as shown
+	dir     string // the directory of target, relative to the root, not cleaned
+	name    string // the name of target in dir
 	exists  bool   // target exists
 	content []byte
 	mode    fs.FileMode
