@@ -11,6 +11,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/netprim/netprim"
+	"github.com/netprim/netprim/internal/specerr"
 	"github.com/netprim/netprim/link"
 )
 
@@ -157,7 +158,7 @@ func checkMembers(specs []Spec, snap *snapshot, fields [][]string) error {
 		}
 		if b := snap.byName[s.Name]; b != nil && b.Master != 0 {
 			if master := snap.byIndex[b.Master]; master != nil && slices.Contains(s.Members, master.Name) {
-				errs = append(errs, invalid(fmt.Sprintf("bond: spec[%d].", i), "members",
+				errs = append(errs, specerr.Invalid(fmt.Sprintf("bond: spec[%d].", i), "members",
 					"%s is the master of %s: a bond cannot enslave its own master", master.Name, s.Name))
 			}
 		}

@@ -7,6 +7,7 @@ import (
 	"slices"
 
 	"github.com/netprim/netprim"
+	"github.com/netprim/netprim/internal/specerr"
 	"github.com/netprim/netprim/link"
 )
 
@@ -119,7 +120,7 @@ func resolveMembers(specs []Spec, links []link.Status, snap *snapshot) ([][]stri
 		}
 		members[i] = merged
 		if s.Primary != "" && !slices.Contains(merged, s.Primary) {
-			errs = append(errs, invalid(prefix, "primary", "%s is neither in members nor selected by memberSelectors (members: %v)", s.Primary, merged))
+			errs = append(errs, specerr.Invalid(prefix, "primary", "%s is neither in members nor selected by memberSelectors (members: %v)", s.Primary, merged))
 		}
 	}
 	// A link may be a member of one bond only.
@@ -127,7 +128,7 @@ func resolveMembers(specs []Spec, links []link.Status, snap *snapshot) ([][]stri
 	for i := range specs {
 		for k, m := range members[i] {
 			if j, ok := memberOf[m]; ok {
-				errs = append(errs, invalid(fmt.Sprintf("bond: spec[%d].", i), fields[i][k],
+				errs = append(errs, specerr.Invalid(fmt.Sprintf("bond: spec[%d].", i), fields[i][k],
 					"%s is also a member of spec[%d] (%s)", m, j, specs[j].Name))
 				continue
 			}

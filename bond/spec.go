@@ -8,7 +8,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/netprim/netprim"
+	"github.com/netprim/netprim/internal/specerr"
 	"github.com/netprim/netprim/link"
 	"github.com/netprim/netprim/selector"
 )
@@ -214,13 +214,13 @@ func Validate(want []Spec) error {
 			continue
 		}
 		if j, ok := names[s.Name]; ok {
-			errs = append(errs, invalid(prefix, "name", "%s is also spec[%d]", s.Name, j))
+			errs = append(errs, specerr.Invalid(prefix, "name", "%s is also spec[%d]", s.Name, j))
 			continue
 		}
 		names[s.Name] = i
 		for k, m := range s.Members {
 			if j, ok := memberOf[m]; ok {
-				errs = append(errs, invalid(prefix, fmt.Sprintf("members[%d]", k), "%s is also a member of spec[%d] (%s)", m, j, want[j].Name))
+				errs = append(errs, specerr.Invalid(prefix, fmt.Sprintf("members[%d]", k), "%s is also a member of spec[%d] (%s)", m, j, want[j].Name))
 				continue
 			}
 			memberOf[m] = i
@@ -230,7 +230,7 @@ func Validate(want []Spec) error {
 	for i, s := range want {
 		for k, m := range s.Members {
 			if j, ok := names[m]; ok {
-				errs = append(errs, invalid(fmt.Sprintf("bond: spec[%d].", i), fmt.Sprintf("members[%d]", k),
+				errs = append(errs, specerr.Invalid(fmt.Sprintf("bond: spec[%d].", i), fmt.Sprintf("members[%d]", k),
 					"%s is a bond (spec[%d]); a bond cannot be a member of a bond here", m, j))
 			}
 		}
@@ -240,26 +240,26 @@ func Validate(want []Spec) error {
 
 func (s Spec) validate(prefix string) error {
 	if err := link.ValidName(s.Name); err != nil {
-		return invalid(prefix, "name", "%v", err)
+		return specerr.Invalid(prefix, "name", "%v", err)
 	}
 	mode := modeIndex(s.Mode)
 	switch {
 	case s.Mode == "":
-		return invalid(prefix, "mode", "required, one of %s", strings.Join(Modes, ", "))
+		return specerr.Invalid(prefix, "mode", "required, one of %s", strings.Join(Modes, ", "))
 	case mode < 0:
-		return invalid(prefix, "mode", "unknown mode %q, want one of %s", s.Mode, strings.Join(Modes, ", "))
+		return specerr.Invalid(prefix, "mode", "unknown mode %q, want one of %s", s.Mode, strings.Join(Modes, ", "))
 	}
 	seen := make(map[string]int, len(s.Members))
 	for i, m := range s.Members {
 		field := fmt.Sprintf("members[%d]", i)
 		if err := link.ValidName(m); err != nil {
-			return invalid(prefix, field, "%v", err)
+			return specerr.Invalid(prefix, field, "%v", err)
 		}
 		if m == s.Name {
-			return invalid(prefix, field, "%s cannot be a member of itself", s.Name)
+			return specerr.Invalid(prefix, field, "%s cannot be a member of itself", s.Name)
 		}
 		if j, ok := seen[m]; ok {
-			return invalid(prefix, field, "%s is also members[%d]", m, j)
+			return specerr.Invalid(prefix, field, "%s is also members[%d]", m, j)
 		}
 		seen[m] = i
 	}
@@ -269,11 +269,11 @@ func (s Spec) validate(prefix string) error {
 		}
 	}
 	if s.MTU != 0 && (s.MTU < 68 || s.MTU > 65535) {
-		return invalid(prefix, "mtu", "%d out of range 68..65535", s.MTU)
+		return specerr.Invalid(prefix, "mtu", "%d out of range 68..65535", s.MTU)
 	}
 	if s.HardwareAddr != "" {
 		if err := validMAC(s.HardwareAddr); err != nil {
-			return invalid(prefix, "hardwareAddr", "%v", err)
+			return specerr.Invalid(prefix, "hardwareAddr", "%v", err)
 		}
 	}
 	for _, o := range options {
@@ -281,16 +281,16 @@ func (s Spec) validate(prefix string) error {
 			continue
 		}
 		if o.modes != 0 && o.modes&(1<<mode) == 0 {
-			return invalid(prefix, o.field, "only valid in mode %s, not %s", o.modes, s.Mode)
+			return specerr.Invalid(prefix, o.field, "only valid in mode %s, not %s", o.modes, s.Mode)
 		}
 		if o.check != nil {
 			if err := o.check(&s); err != nil {
-				return invalid(prefix, o.field, "%v", err)
+				return specerr.Invalid(prefix, o.field, "%v", err)
 			}
 		}
 	}
 	if s.Miimon != 0 && s.ARPInterval != 0 {
-		return invalid(prefix, "arpInterval", "ARP monitoring and MII monitoring (miimon %d) exclude each other", s.Miimon)
+		return specerr.Invalid(prefix, "arpInterval", "ARP monitoring and MII monitoring (miimon %d) exclude each other", s.Miimon)
 	}
 	for _, d := range []struct {
 		field string
@@ -300,25 +300,20 @@ func (s Spec) validate(prefix string) error {
 			continue
 		}
 		if s.Miimon == 0 {
-			return invalid(prefix, d.field, "needs miimon (the kernel counts it in MII monitoring intervals)")
+			return specerr.Invalid(prefix, d.field, "needs miimon (the kernel counts it in MII monitoring intervals)")
 		}
 		if d.v%s.Miimon != 0 {
-			return invalid(prefix, d.field, "%d is not a multiple of miimon %d", d.v, s.Miimon)
+			return specerr.Invalid(prefix, d.field, "%d is not a multiple of miimon %d", d.v, s.Miimon)
 		}
 	}
 	if s.HardwareAddr != "" && s.FailOverMac == "active" {
-		return invalid(prefix, "hardwareAddr", "with failOverMac active the bond takes the address of its active member")
+		return specerr.Invalid(prefix, "hardwareAddr", "with failOverMac active the bond takes the address of its active member")
 	}
 	// With selectors, Primary is checked once they are resolved.
 	if s.Primary != "" && len(s.MemberSelectors) == 0 && !slices.Contains(s.Members, s.Primary) {
-		return invalid(prefix, "primary", "%s is not in members", s.Primary)
+		return specerr.Invalid(prefix, "primary", "%s is not in members", s.Primary)
 	}
 	return nil
-}
-
-// invalid formats a validation error for field, wrapping ErrInvalidSpec.
-func invalid(prefix, field, format string, a ...any) error {
-	return fmt.Errorf("%s%s: %s: %w", prefix, field, fmt.Sprintf(format, a...), netprim.ErrInvalidSpec)
 }
 
 // validMAC accepts a unicast, non-zero Ethernet address.

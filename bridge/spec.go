@@ -11,7 +11,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
-	"github.com/netprim/netprim"
+	"github.com/netprim/netprim/internal/specerr"
 	"github.com/netprim/netprim/link"
 )
 
@@ -238,7 +238,7 @@ func Validate(want []Spec) error {
 			continue
 		}
 		if j, ok := seen[s.Name]; ok {
-			errs = append(errs, invalid(prefix, "name", "%s is also spec[%d]", s.Name, j))
+			errs = append(errs, specerr.Invalid(prefix, "name", "%s is also spec[%d]", s.Name, j))
 			continue
 		}
 		seen[s.Name] = i
@@ -249,11 +249,11 @@ func Validate(want []Spec) error {
 			prefix := fmt.Sprintf("bridge: spec[%d].", i)
 			field := fmt.Sprintf("ports[%d]", k)
 			if j, ok := seen[p.Name]; ok {
-				errs = append(errs, invalid(prefix, field, "%s is a bridge (spec[%d]): a bridge cannot be a port of a bridge", p.Name, j))
+				errs = append(errs, specerr.Invalid(prefix, field, "%s is a bridge (spec[%d]): a bridge cannot be a port of a bridge", p.Name, j))
 				continue
 			}
 			if j, ok := portOf[p.Name]; ok && j != i {
-				errs = append(errs, invalid(prefix, field, "%s is also a port of spec[%d] (%s)", p.Name, j, want[j].Name))
+				errs = append(errs, specerr.Invalid(prefix, field, "%s is also a port of spec[%d] (%s)", p.Name, j, want[j].Name))
 				continue
 			}
 			portOf[p.Name] = i
@@ -264,7 +264,7 @@ func Validate(want []Spec) error {
 
 func (s Spec) validate(prefix string) error {
 	if err := link.ValidName(s.Name); err != nil {
-		return invalid(prefix, "name", "%v", err)
+		return specerr.Invalid(prefix, "name", "%v", err)
 	}
 	timers := []struct {
 		field    string
@@ -281,36 +281,36 @@ func (s Spec) validate(prefix string) error {
 			continue
 		}
 		if tm.v < tm.min || tm.v > tm.max {
-			return invalid(prefix, tm.field, "%v out of range %v..%v", tm.v, tm.min, tm.max)
+			return specerr.Invalid(prefix, tm.field, "%v out of range %v..%v", tm.v, tm.min, tm.max)
 		}
 		if tm.v%Tick != 0 {
-			return invalid(prefix, tm.field, "%v is not a whole number of %v", tm.v, Tick)
+			return specerr.Invalid(prefix, tm.field, "%v is not a whole number of %v", tm.v, Tick)
 		}
 	}
 	if s.DefaultPVID != nil && *s.DefaultPVID > MaxVID {
-		return invalid(prefix, "defaultPVID", "%d out of range 0..%d", *s.DefaultPVID, MaxVID)
+		return specerr.Invalid(prefix, "defaultPVID", "%d out of range 0..%d", *s.DefaultPVID, MaxVID)
 	}
 	if s.MTU != 0 && (s.MTU < 68 || s.MTU > 65535) {
-		return invalid(prefix, "mtu", "%d out of range 68..65535", s.MTU)
+		return specerr.Invalid(prefix, "mtu", "%d out of range 68..65535", s.MTU)
 	}
 	ports := make(map[string]int, len(s.Ports))
 	for k, p := range s.Ports {
 		field := fmt.Sprintf("ports[%d]", k)
 		if err := link.ValidName(p.Name); err != nil {
-			return invalid(prefix, field+".name", "%v", err)
+			return specerr.Invalid(prefix, field+".name", "%v", err)
 		}
 		if p.Name == s.Name {
-			return invalid(prefix, field+".name", "%s is the bridge itself", p.Name)
+			return specerr.Invalid(prefix, field+".name", "%s is the bridge itself", p.Name)
 		}
 		if j, ok := ports[p.Name]; ok {
-			return invalid(prefix, field+".name", "%s is also ports[%d]", p.Name, j)
+			return specerr.Invalid(prefix, field+".name", "%s is also ports[%d]", p.Name, j)
 		}
 		ports[p.Name] = k
 		if err := validVLANs(p.VLANs); err != nil {
-			return invalid(prefix, field+".vlans", "%v", err)
+			return specerr.Invalid(prefix, field+".vlans", "%v", err)
 		}
 		if len(p.VLANs) > 0 && (s.VLANFiltering == nil || !*s.VLANFiltering) {
-			return invalid(prefix, field+".vlans", "set vlanFiltering: true (the bridge ignores port VLANs without it)")
+			return specerr.Invalid(prefix, field+".vlans", "set vlanFiltering: true (the bridge ignores port VLANs without it)")
 		}
 	}
 	return nil
@@ -348,8 +348,4 @@ func validVLANs(vs []VLAN) error {
 		}
 	}
 	return nil
-}
-
-func invalid(prefix, field, format string, a ...any) error {
-	return fmt.Errorf("%s%s: %s: %w", prefix, field, fmt.Sprintf(format, a...), netprim.ErrInvalidSpec)
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/vishvananda/netlink"
 
 	"github.com/netprim/netprim/internal/linkkind"
+	"github.com/netprim/netprim/internal/specerr"
 )
 
 // MaxVNI is the largest VXLAN network identifier (24 bits).
@@ -104,29 +105,29 @@ func (v *VXLAN) normalize() {
 
 func (v *VXLAN) validate(prefix string) error {
 	if v.VNI < 1 || v.VNI > MaxVNI {
-		return invalid(prefix, "vxlan.vni", "%d out of range 1..%d", v.VNI, MaxVNI)
+		return specerr.Invalid(prefix, "vxlan.vni", "%d out of range 1..%d", v.VNI, MaxVNI)
 	}
 	var family netip.Addr
 	parse := func(field, s string) (netip.Addr, error) {
 		a, err := netip.ParseAddr(s)
 		if err != nil || a.Zone() != "" {
-			return a, invalid(prefix, field, "%q is not an IP address", s)
+			return a, specerr.Invalid(prefix, field, "%q is not an IP address", s)
 		}
 		if a.IsUnspecified() {
-			return a, invalid(prefix, field, "%s is the unspecified address", a)
+			return a, specerr.Invalid(prefix, field, "%s is the unspecified address", a)
 		}
 		return a, nil
 	}
 	switch {
 	case v.Remote != "" && v.Group != "":
-		return invalid(prefix, "vxlan.group", "set together with vxlan.remote: a vxlan has either a unicast remote or a multicast group")
+		return specerr.Invalid(prefix, "vxlan.group", "set together with vxlan.remote: a vxlan has either a unicast remote or a multicast group")
 	case v.Remote != "":
 		a, err := parse("vxlan.remote", v.Remote)
 		if err != nil {
 			return err
 		}
 		if a.IsMulticast() {
-			return invalid(prefix, "vxlan.remote", "%s is a multicast address: use vxlan.group", a)
+			return specerr.Invalid(prefix, "vxlan.remote", "%s is a multicast address: use vxlan.group", a)
 		}
 		family = a
 	case v.Group != "":
@@ -135,7 +136,7 @@ func (v *VXLAN) validate(prefix string) error {
 			return err
 		}
 		if !a.IsMulticast() {
-			return invalid(prefix, "vxlan.group", "%s is not a multicast address: use vxlan.remote", a)
+			return specerr.Invalid(prefix, "vxlan.group", "%s is not a multicast address: use vxlan.remote", a)
 		}
 		family = a
 	}
@@ -145,22 +146,22 @@ func (v *VXLAN) validate(prefix string) error {
 			return err
 		}
 		if a.IsMulticast() {
-			return invalid(prefix, "vxlan.local", "%s is a multicast address", a)
+			return specerr.Invalid(prefix, "vxlan.local", "%s is a multicast address", a)
 		}
 		if family.IsValid() && a.Is4() != family.Is4() {
-			return invalid(prefix, "vxlan.local", "%s is not of the family of %s", a, family)
+			return specerr.Invalid(prefix, "vxlan.local", "%s is not of the family of %s", a, family)
 		}
 	}
 	if v.Port < 0 || v.Port > 65535 {
-		return invalid(prefix, "vxlan.port", "%d out of range 1..65535", v.Port)
+		return specerr.Invalid(prefix, "vxlan.port", "%d out of range 1..65535", v.Port)
 	}
 	if v.Dev != "" {
 		if err := validName(v.Dev); err != nil {
-			return invalid(prefix, "vxlan.dev", "%v", err)
+			return specerr.Invalid(prefix, "vxlan.dev", "%v", err)
 		}
 	}
 	if v.TTL < 0 || v.TTL > 255 {
-		return invalid(prefix, "vxlan.ttl", "%d out of range 1..255", v.TTL)
+		return specerr.Invalid(prefix, "vxlan.ttl", "%d out of range 1..255", v.TTL)
 	}
 	return nil
 }
@@ -172,13 +173,13 @@ func (m *MACVLAN) normalize() {
 
 func (m *MACVLAN) validate(prefix, name string) error {
 	if err := validName(m.Parent); err != nil {
-		return invalid(prefix, "macvlan.parent", "%v", err)
+		return specerr.Invalid(prefix, "macvlan.parent", "%v", err)
 	}
 	if m.Parent == name {
-		return invalid(prefix, "macvlan.parent", "%s is the link's own name", name)
+		return specerr.Invalid(prefix, "macvlan.parent", "%s is the link's own name", name)
 	}
 	if _, ok := macvlanModes[m.Mode]; m.Mode != "" && !ok {
-		return invalid(prefix, "macvlan.mode", "%q is not one of bridge, private, vepa, passthru, source", m.Mode)
+		return specerr.Invalid(prefix, "macvlan.mode", "%q is not one of bridge, private, vepa, passthru, source", m.Mode)
 	}
 	return nil
 }
@@ -186,9 +187,9 @@ func (m *MACVLAN) validate(prefix, name string) error {
 func (v *VRF) validate(prefix string) error {
 	switch v.Table {
 	case 0:
-		return invalid(prefix, "vrf.table", "required (1..4294967295)")
+		return specerr.Invalid(prefix, "vrf.table", "required (1..4294967295)")
 	case 253, 254, 255:
-		return invalid(prefix, "vrf.table", "%d is a table the kernel reserves (default, main, local)", v.Table)
+		return specerr.Invalid(prefix, "vrf.table", "%d is a table the kernel reserves (default, main, local)", v.Table)
 	}
 	return nil
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/netprim/netprim"
 	"github.com/netprim/netprim/internal/linkkind"
+	"github.com/netprim/netprim/internal/specerr"
 )
 
 // MinMTU and MaxMTU bound Spec.MTU: the IPv4 minimum and the largest
@@ -198,7 +199,7 @@ func Validate(want []Spec) error {
 			continue
 		}
 		if j, ok := seen[s.Name]; ok {
-			errs = append(errs, invalid(prefix, "name", "%s is also spec[%d]", s.Name, j))
+			errs = append(errs, specerr.Invalid(prefix, "name", "%s is also spec[%d]", s.Name, j))
 			continue
 		}
 		seen[s.Name] = i
@@ -215,7 +216,7 @@ func Validate(want []Spec) error {
 		}
 		p := want[j]
 		if p.Kind != "" {
-			errs = append(errs, invalid(fmt.Sprintf("link: spec[%d].", j), "kind",
+			errs = append(errs, specerr.Invalid(fmt.Sprintf("link: spec[%d].", j), "kind",
 				"%s is the veth peer of spec[%d] (%s): a veth pair is one spec; leave the peer's kind empty", p.Name, i, s.Name))
 		}
 	}
@@ -224,36 +225,36 @@ func Validate(want []Spec) error {
 
 func (s Spec) validate(prefix string) error {
 	if err := validName(s.Name); err != nil {
-		return invalid(prefix, "name", "%v", err)
+		return specerr.Invalid(prefix, "name", "%v", err)
 	}
 	if err := s.validateKind(prefix); err != nil {
 		return err
 	}
 	if s.MTU != 0 && (s.MTU < MinMTU || s.MTU > MaxMTU) {
-		return invalid(prefix, "mtu", "%d out of range %d..%d", s.MTU, MinMTU, MaxMTU)
+		return specerr.Invalid(prefix, "mtu", "%d out of range %d..%d", s.MTU, MinMTU, MaxMTU)
 	}
 	if s.HardwareAddr != "" {
 		if err := validHardwareAddr(s.HardwareAddr); err != nil {
-			return invalid(prefix, "hardwareAddr", "%v", err)
+			return specerr.Invalid(prefix, "hardwareAddr", "%v", err)
 		}
 	}
 	if s.Alias != nil {
 		if len(*s.Alias) > MaxAliasLen {
-			return invalid(prefix, "alias", "%d bytes, longer than %d", len(*s.Alias), MaxAliasLen)
+			return specerr.Invalid(prefix, "alias", "%d bytes, longer than %d", len(*s.Alias), MaxAliasLen)
 		}
 		if strings.ContainsRune(*s.Alias, 0) {
-			return invalid(prefix, "alias", "contains a NUL byte")
+			return specerr.Invalid(prefix, "alias", "contains a NUL byte")
 		}
 	}
 	if s.TxQueueLen < 0 || uint64(s.TxQueueLen) > math.MaxUint32 {
-		return invalid(prefix, "txQueueLen", "%d out of range 0..%d", s.TxQueueLen, uint64(math.MaxUint32))
+		return specerr.Invalid(prefix, "txQueueLen", "%d out of range 0..%d", s.TxQueueLen, uint64(math.MaxUint32))
 	}
 	if s.Master != nil && *s.Master != "" {
 		if err := validName(*s.Master); err != nil {
-			return invalid(prefix, "master", "%v", err)
+			return specerr.Invalid(prefix, "master", "%v", err)
 		}
 		if *s.Master == s.Name {
-			return invalid(prefix, "master", "%s cannot be its own master", s.Name)
+			return specerr.Invalid(prefix, "master", "%s cannot be its own master", s.Name)
 		}
 	}
 	return nil
@@ -261,15 +262,15 @@ func (s Spec) validate(prefix string) error {
 
 func (s Spec) validateKind(prefix string) error {
 	if s.Kind != "" && !kindPattern.MatchString(s.Kind) {
-		return invalid(prefix, "kind", "%q is not a link kind name", s.Kind)
+		return specerr.Invalid(prefix, "kind", "%q is not a link kind name", s.Kind)
 	}
 	params := s.params()
 	if s.Settings != nil {
 		if len(params) > 0 {
-			return invalid(prefix, params[0], "set together with %s settings", s.Settings.Kind())
+			return specerr.Invalid(prefix, params[0], "set together with %s settings", s.Settings.Kind())
 		}
 		if s.Kind != s.Settings.Kind() {
-			return invalid(prefix, "kind", "%q but the settings are for %q", s.Kind, s.Settings.Kind())
+			return specerr.Invalid(prefix, "kind", "%q but the settings are for %q", s.Kind, s.Settings.Kind())
 		}
 		if err := s.Settings.Validate(); err != nil {
 			return fmt.Errorf("%s%w: %w", prefix, err, netprim.ErrInvalidSpec)
@@ -277,51 +278,46 @@ func (s Spec) validateKind(prefix string) error {
 		return nil
 	}
 	if len(params) > 1 {
-		return invalid(prefix, params[1], "set together with %s: a link has one kind", params[0])
+		return specerr.Invalid(prefix, params[1], "set together with %s: a link has one kind", params[0])
 	}
 	if len(params) == 1 && s.Kind != params[0] {
-		return invalid(prefix, params[0], "set but kind is %q", s.Kind)
+		return specerr.Invalid(prefix, params[0], "set but kind is %q", s.Kind)
 	}
 	switch {
 	case s.Kind == "vxlan":
 		if s.VXLAN == nil {
-			return invalid(prefix, "vxlan", "kind vxlan needs vxlan.vni")
+			return specerr.Invalid(prefix, "vxlan", "kind vxlan needs vxlan.vni")
 		}
 		return s.VXLAN.validate(prefix)
 	case s.Kind == "macvlan":
 		if s.MACVLAN == nil {
-			return invalid(prefix, "macvlan", "kind macvlan needs macvlan.parent")
+			return specerr.Invalid(prefix, "macvlan", "kind macvlan needs macvlan.parent")
 		}
 		return s.MACVLAN.validate(prefix, s.Name)
 	case s.Kind == "vrf":
 		if s.VRF == nil {
-			return invalid(prefix, "vrf", "kind vrf needs vrf.table")
+			return specerr.Invalid(prefix, "vrf", "kind vrf needs vrf.table")
 		}
 		return s.VRF.validate(prefix)
 	case s.Kind == "veth":
 		if s.Veth == nil {
-			return invalid(prefix, "veth", "kind veth needs veth.peer")
+			return specerr.Invalid(prefix, "veth", "kind veth needs veth.peer")
 		}
 		if err := validName(s.Veth.Peer); err != nil {
-			return invalid(prefix, "veth.peer", "%v", err)
+			return specerr.Invalid(prefix, "veth.peer", "%v", err)
 		}
 		if s.Veth.PeerNetns == "" && s.Veth.Peer == s.Name {
-			return invalid(prefix, "veth.peer", "%s is the link's own name", s.Name)
+			return specerr.Invalid(prefix, "veth.peer", "%s is the link's own name", s.Name)
 		}
 		if err := validNetns(s.Veth.PeerNetns); err != nil {
-			return invalid(prefix, "veth.peerNetns", "%v", err)
+			return specerr.Invalid(prefix, "veth.peerNetns", "%v", err)
 		}
 	case packageKinds[s.Kind] != "":
-		return invalid(prefix, "kind", "%s links are created by package %s", s.Kind, packageKinds[s.Kind])
+		return specerr.Invalid(prefix, "kind", "%s links are created by package %s", s.Kind, packageKinds[s.Kind])
 	case paramKinds[s.Kind]:
-		return invalid(prefix, "kind", "%s links need parameters that package link does not offer", s.Kind)
+		return specerr.Invalid(prefix, "kind", "%s links need parameters that package link does not offer", s.Kind)
 	}
 	return nil
-}
-
-// invalid formats a validation error for field, wrapping ErrInvalidSpec.
-func invalid(prefix, field, format string, a ...any) error {
-	return fmt.Errorf("%s%s: %s: %w", prefix, field, fmt.Sprintf(format, a...), netprim.ErrInvalidSpec)
 }
 
 // ValidName reports whether name is a valid interface name by the kernel's

@@ -8,7 +8,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/netprim/netprim"
+	"github.com/netprim/netprim/internal/specerr"
 	"github.com/netprim/netprim/link"
 	"github.com/netprim/netprim/selector"
 )
@@ -133,7 +133,7 @@ func Validate(want []Spec) error {
 			continue // named by a parent selector, checked once resolved
 		}
 		if j, ok := seen[s.Name]; ok {
-			errs = append(errs, invalid(prefix, "name", "%s is also spec[%d]", s.Name, j))
+			errs = append(errs, specerr.Invalid(prefix, "name", "%s is also spec[%d]", s.Name, j))
 			continue
 		}
 		seen[s.Name] = i
@@ -144,53 +144,49 @@ func Validate(want []Spec) error {
 func (s Spec) validate(prefix string) error {
 	if s.ParentSelector != nil {
 		if s.Parent != "" {
-			return invalid(prefix, "parentSelector", "set together with parent %s: give one of them", s.Parent)
+			return specerr.Invalid(prefix, "parentSelector", "set together with parent %s: give one of them", s.Parent)
 		}
 		if err := s.ParentSelector.Validate(); err != nil {
 			return fmt.Errorf("%sparentSelector: %w", prefix, err)
 		}
 	} else if s.Parent == "" {
-		return invalid(prefix, "parent", "empty: set parent or parentSelector")
+		return specerr.Invalid(prefix, "parent", "empty: set parent or parentSelector")
 	} else if err := link.ValidName(s.Parent); err != nil {
-		return invalid(prefix, "parent", "%v", err)
+		return specerr.Invalid(prefix, "parent", "%v", err)
 	}
 	if s.ID < MinID || s.ID > MaxID {
-		return invalid(prefix, "id", "%d out of range %d..%d", s.ID, MinID, MaxID)
+		return specerr.Invalid(prefix, "id", "%d out of range %d..%d", s.ID, MinID, MaxID)
 	}
 	// With a parent selector and no name, the default name is checked
 	// once the selector is resolved.
 	if s.Name != "" || s.ParentSelector == nil {
 		if err := link.ValidName(s.Name); err != nil {
 			if s.Name == DefaultName(s.Parent, s.ID) {
-				return invalid(prefix, "name", "the default name %v: set name", err)
+				return specerr.Invalid(prefix, "name", "the default name %v: set name", err)
 			}
-			return invalid(prefix, "name", "%v", err)
+			return specerr.Invalid(prefix, "name", "%v", err)
 		}
 		if s.Name == s.Parent {
-			return invalid(prefix, "name", "%s is also the parent", s.Name)
+			return specerr.Invalid(prefix, "name", "%s is also the parent", s.Name)
 		}
 	}
 	if s.Protocol != Protocol8021Q && s.Protocol != Protocol8021AD {
-		return invalid(prefix, "protocol", "%q is neither %s nor %s", s.Protocol, Protocol8021Q, Protocol8021AD)
+		return specerr.Invalid(prefix, "protocol", "%q is neither %s nor %s", s.Protocol, Protocol8021Q, Protocol8021AD)
 	}
 	if s.MTU != 0 && (s.MTU < 68 || s.MTU > 65535) {
-		return invalid(prefix, "mtu", "%d out of range 68..65535", s.MTU)
+		return specerr.Invalid(prefix, "mtu", "%d out of range 68..65535", s.MTU)
 	}
 	for _, from := range slices.Sorted(maps.Keys(s.IngressQoS)) {
 		if from > MaxPCP {
-			return invalid(prefix, "ingressQoS", "priority %d out of range 0..%d", from, MaxPCP)
+			return specerr.Invalid(prefix, "ingressQoS", "priority %d out of range 0..%d", from, MaxPCP)
 		}
 	}
 	for _, from := range slices.Sorted(maps.Keys(s.EgressQoS)) {
 		if to := s.EgressQoS[from]; to > MaxPCP {
-			return invalid(prefix, "egressQoS", "%d maps to priority %d, out of range 0..%d", from, to, MaxPCP)
+			return specerr.Invalid(prefix, "egressQoS", "%d maps to priority %d, out of range 0..%d", from, to, MaxPCP)
 		}
 	}
 	return nil
-}
-
-func invalid(prefix, field, format string, a ...any) error {
-	return fmt.Errorf("%s%s: %s: %w", prefix, field, fmt.Sprintf(format, a...), netprim.ErrInvalidSpec)
 }
 
 // FormatQoS renders a QoS map as "ip -d link" does, sorted: "1:2 3:4";
