@@ -19,6 +19,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/netprim/netprim"
+	"github.com/netprim/netprim/internal/applytest"
 	"github.com/netprim/netprim/nstest"
 )
 
@@ -124,12 +125,7 @@ func kernelProtos(t *testing.T, n *nstest.NS) map[string]uint8 {
 
 func mustApply(t *testing.T, n *nstest.NS, want []Spec, opts ...netprim.Option) (netprim.Plan, int64) {
 	t.Helper()
-	var writes int64
-	p, err := Apply(context.Background(), n.Namespace, want, append(opts, netprim.WithWriteCounter(&writes))...)
-	if err != nil {
-		t.Fatalf("Apply: %v\nplan:\n%s", err, p)
-	}
-	return p, writes
+	return applytest.Apply(t, n.Namespace, Apply, want, opts...)
 }
 
 func find(t *testing.T, sts []Status, link string, a netip.Addr) Status {

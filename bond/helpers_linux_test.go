@@ -1,13 +1,13 @@
 package bond
 
 import (
-	"context"
 	"slices"
 	"testing"
 
 	"github.com/vishvananda/netlink"
 
 	"github.com/netprim/netprim"
+	"github.com/netprim/netprim/internal/applytest"
 	"github.com/netprim/netprim/internal/nl"
 	"github.com/netprim/netprim/link"
 	"github.com/netprim/netprim/nstest"
@@ -62,12 +62,7 @@ func dummies(t testing.TB, n *nstest.NS, names ...string) {
 // number of write requests.
 func mustApply(t testing.TB, ns *netprim.Namespace, want []Spec, opts ...netprim.Option) (netprim.Plan, int64) {
 	t.Helper()
-	var writes int64
-	p, err := Apply(context.Background(), ns, want, append(opts, netprim.WithWriteCounter(&writes))...)
-	if err != nil {
-		t.Fatalf("Apply: %v\nplan so far:\n%s", err, p)
-	}
-	return p, writes
+	return applytest.Apply(t, ns, Apply, want, opts...)
 }
 
 // wantState checks with ip that n has exactly the bonds of want, each

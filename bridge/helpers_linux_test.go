@@ -2,7 +2,6 @@ package bridge_test
 
 import (
 	"bufio"
-	"context"
 	"encoding/json"
 	"errors"
 	"os/exec"
@@ -15,6 +14,7 @@ import (
 
 	"github.com/netprim/netprim"
 	"github.com/netprim/netprim/bridge"
+	"github.com/netprim/netprim/internal/applytest"
 	"github.com/netprim/netprim/nstest"
 )
 
@@ -128,24 +128,13 @@ func ptr[T any](v T) *T { return &v }
 
 func apply(t *testing.T, n *nstest.NS, want []bridge.Spec, opts ...netprim.Option) (netprim.Plan, int64) {
 	t.Helper()
-	var writes int64
-	p, err := bridge.Apply(context.Background(), n.Namespace, want, append(opts, netprim.WithWriteCounter(&writes))...)
-	if err != nil {
-		t.Fatalf("Apply: %v\nplan:\n%v", err, p)
-	}
-	return p, writes
+	return applytest.Apply(t, n.Namespace, bridge.Apply, want, opts...)
 }
 
 // idempotent checks that Plan is empty and a second Apply writes nothing.
 func idempotent(t *testing.T, n *nstest.NS, want []bridge.Spec, opts ...netprim.Option) {
 	t.Helper()
-	p, err := bridge.Plan(context.Background(), n.Namespace, want, opts...)
-	if err != nil || len(p.Changes) != 0 {
-		t.Fatalf("Plan after Apply: %v, %v", p, err)
-	}
-	if p, w := apply(t, n, want, opts...); w != 0 || len(p.Changes) != 0 {
-		t.Fatalf("second Apply: %d writes, plan:\n%v", w, p)
-	}
+	applytest.Idempotent(t, n.Namespace, bridge.Plan, bridge.Apply, want, opts...)
 }
 
 var (

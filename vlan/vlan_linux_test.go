@@ -9,6 +9,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/netprim/netprim"
+	"github.com/netprim/netprim/internal/applytest"
 	"github.com/netprim/netprim/link"
 	"github.com/netprim/netprim/nstest"
 	"github.com/netprim/netprim/selector"
@@ -97,24 +98,13 @@ func ptr[T any](v T) *T { return &v }
 
 func apply(t *testing.T, n *nstest.NS, want []vlan.Spec, opts ...netprim.Option) (netprim.Plan, int64) {
 	t.Helper()
-	var writes int64
-	p, err := vlan.Apply(context.Background(), n.Namespace, want, append(opts, netprim.WithWriteCounter(&writes))...)
-	if err != nil {
-		t.Fatalf("Apply: %v\nplan:\n%v", err, p)
-	}
-	return p, writes
+	return applytest.Apply(t, n.Namespace, vlan.Apply, want, opts...)
 }
 
 // idempotent checks that Plan is empty and a second Apply writes nothing.
 func idempotent(t *testing.T, n *nstest.NS, want []vlan.Spec, opts ...netprim.Option) {
 	t.Helper()
-	p, err := vlan.Plan(context.Background(), n.Namespace, want, opts...)
-	if err != nil || len(p.Changes) != 0 {
-		t.Fatalf("Plan after Apply: %v, %v", p, err)
-	}
-	if p, w := apply(t, n, want, opts...); w != 0 || len(p.Changes) != 0 {
-		t.Fatalf("second Apply: %d writes, plan:\n%v", w, p)
-	}
+	applytest.Idempotent(t, n.Namespace, vlan.Plan, vlan.Apply, want, opts...)
 }
 
 // TestRoundTrip applies every Spec field and checks it with ip and List.
