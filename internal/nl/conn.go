@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"sync"
 	"syscall"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -254,8 +255,9 @@ func ackError(flags uint16, data []byte) error {
 // Dump sends a dump request of type typ with the fixed header req (and
 // optional attributes already encoded after it) and calls fn for every reply
 // message. data is only valid during the call. An interrupted dump
-// (NLM_F_DUMP_INTR) is retried from the start; reset is called before each
-// retry so the caller can drop what it collected.
+// (NLM_F_DUMP_INTR) is retried from the start after a short back-off (1 ms,
+// doubling, at most 50 ms), up to dumpRetries times; reset is called before
+// each retry so the caller can drop what it collected.
 func (c *Conn) Dump(ctx context.Context, typ uint16, req []byte, reset func(), fn func(typ uint16, data []byte) error) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -263,8 +265,20 @@ func (c *Conn) Dump(ctx context.Context, typ uint16, req []byte, reset func(), f
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		if try > 0 && reset != nil {
-			reset()
+		if try > 0 {
+			// Back off a little: changes often come in bursts (a prune,
+			// DAD finishing), and a dump retried at once meets the same
+			// burst again.
+			t := time.NewTimer(min(time.Millisecond<<try, 50*time.Millisecond))
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return ctx.Err()
+			case <-t.C:
+			}
+			if reset != nil {
+				reset()
+			}
 		}
 		intr, err := c.dumpOnce(typ, req, fn)
 		if err != nil || !intr {
