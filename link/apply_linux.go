@@ -29,7 +29,7 @@ func List(ctx context.Context, ns *netprim.Namespace, opts ...ListOption) ([]Sta
 		return nil, err
 	}
 	defer h.Close()
-	links, err := dump(h)
+	links, err := nl.LinkList(h)
 	if err != nil {
 		return nil, err
 	}

@@ -3,7 +3,6 @@ package link
 import (
 	"context"
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"net"
 	"path/filepath"
@@ -133,30 +132,10 @@ func (k *kernel) kindChange(index int, raw netlink.Link, c linkkind.Change) erro
 	return c.Apply(k.h, raw)
 }
 
-// dumpRetries bounds how often a dump interrupted by concurrent changes
-// is repeated.
-const dumpRetries = 10
-
-// dump lists the links with one RTM_GETLINK dump, repeated when the kernel
-// reports that the dump was interrupted.
-func dump(h *netlink.Handle) ([]netlink.Link, error) {
-	for range dumpRetries {
-		links, err := h.LinkList()
-		if errors.Is(err, netlink.ErrDumpInterrupted) {
-			continue
-		}
-		if err != nil {
-			return nil, netprim.KernelError("list", "links", err)
-		}
-		return links, nil
-	}
-	return nil, netprim.KernelError("list", "links", fmt.Errorf("dump interrupted %d times in a row", dumpRetries))
-}
-
 // snapshot dumps the links and resolves the peers of veths that want
 // expects in another namespace.
 func (k *kernel) snapshot(want []Spec) (*state, error) {
-	links, err := dump(k.h)
+	links, err := nl.LinkList(k.h)
 	if err != nil {
 		return nil, err
 	}

@@ -28,7 +28,7 @@ func List(ctx context.Context, ns *netprim.Namespace) ([]Status, error) {
 		return nil, err
 	}
 	defer h.Close()
-	links, err := dump(h)
+	links, err := nl.LinkList(h)
 	if err != nil {
 		return nil, err
 	}
@@ -121,7 +121,7 @@ func linkSpecs(ctx context.Context, ns *netprim.Namespace, want []Spec) (specs [
 		return nil, nil, err
 	}
 	defer h.Close()
-	links, err := dump(h)
+	links, err := nl.LinkList(h)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -188,24 +188,6 @@ func resolveParents(ctx context.Context, ns *netprim.Namespace, specs []Spec) er
 		return errors.Join(errs...)
 	}
 	return Validate(specs)
-}
-
-// dumpRetries bounds how often a dump interrupted by concurrent changes
-// is repeated.
-const dumpRetries = 10
-
-func dump(h *netlink.Handle) ([]netlink.Link, error) {
-	for range dumpRetries {
-		links, err := h.LinkList()
-		if errors.Is(err, netlink.ErrDumpInterrupted) {
-			continue
-		}
-		if err != nil {
-			return nil, netprim.KernelError("list", "links", err)
-		}
-		return links, nil
-	}
-	return nil, netprim.KernelError("list", "links", fmt.Errorf("dump interrupted %d times in a row", dumpRetries))
 }
 
 func indexNames(links []netlink.Link) map[int]string {

@@ -371,9 +371,9 @@ func List(ctx context.Context, ns *netprim.Namespace) ([]Status, error) {
 		return nil, err
 	}
 	defer h.Close()
-	links, err := h.LinkList()
+	links, err := nl.LinkList(h)
 	if err != nil {
-		return nil, netprim.KernelError("list", "links", err)
+		return nil, err
 	}
 	var out []Status
 	var k *kernel

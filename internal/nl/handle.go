@@ -3,6 +3,7 @@
 package nl
 
 import (
+	"errors"
 	"fmt"
 
 	mdnl "github.com/mdlayher/netlink"
@@ -46,3 +47,21 @@ func Dial(ns *netprim.Namespace) (*mdnl.Conn, error) {
 
 // errf formats an internal error.
 func errf(format string, a ...any) error { return fmt.Errorf("netlink: "+format, a...) }
+
+// LinkList lists the links of h's namespace with one RTM_GETLINK dump,
+// repeated (up to dumpRetries times) when the kernel reports the dump was
+// interrupted by concurrent changes: vishvananda/netlink then returns
+// ErrDumpInterrupted with no data.
+func LinkList(h *netlink.Handle) ([]netlink.Link, error) {
+	for range dumpRetries {
+		links, err := h.LinkList()
+		if errors.Is(err, netlink.ErrDumpInterrupted) {
+			continue
+		}
+		if err != nil {
+			return nil, netprim.KernelError("list", "links", err)
+		}
+		return links, nil
+	}
+	return nil, netprim.KernelError("list", "links", fmt.Errorf("%w %d times in a row", ErrDumpInterrupted, dumpRetries))
+}
