@@ -241,7 +241,7 @@ func TestPrune(t *testing.T) {
 		t.Fatalf("prune:\n%v", p)
 	}
 	for name, want := range map[string]bool{"foreign": true, "v0": true, "br0": false, "br1": true, "p0": true} {
-		if ipHas(t, n, name) != want {
+		if n.HasLink(t, name) != want {
 			t.Errorf("%s exists = %v, want %v", name, !want, want)
 		}
 	}
@@ -330,7 +330,7 @@ func TestCancelled(t *testing.T) {
 	if _, err := bridge.Apply(ctx, n.Namespace, []bridge.Spec{{Name: "br0"}}); !errors.Is(err, context.Canceled) {
 		t.Fatalf("Apply with a cancelled context: %v", err)
 	}
-	if ipHas(t, n, "br0") {
+	if n.HasLink(t, "br0") {
 		t.Fatal("cancelled Apply created a link")
 	}
 }

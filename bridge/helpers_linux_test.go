@@ -64,18 +64,6 @@ func ipShow(t *testing.T, n *nstest.NS, name string) ipLink {
 	return ls[0]
 }
 
-func ipHas(t *testing.T, n *nstest.NS, name string) bool {
-	t.Helper()
-	var ls []ipLink
-	n.IPJSON(t, &ls, "link", "show")
-	for _, l := range ls {
-		if l.Name == name {
-			return true
-		}
-	}
-	return false
-}
-
 // normID turns ip's "8000.2:0:0:0:0:1" into bridge.Status's
 // "8000.02:00:00:00:00:01".
 func normID(s string) string {

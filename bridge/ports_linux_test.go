@@ -91,7 +91,7 @@ func TestPruneMovesPort(t *testing.T) {
 	if !strings.Contains(pp.String(), "- link old") || !strings.Contains(p.String(), "- link old") {
 		t.Fatalf("Plan\n%v\nApply\n%v", pp, p)
 	}
-	if ipHas(t, n, "old") {
+	if n.HasLink(t, "old") {
 		t.Fatal("old not deleted")
 	}
 	if l := ipShow(t, n, "p0"); l.Master != "br0" {
@@ -118,7 +118,7 @@ func TestForeignBond(t *testing.T) {
 			t.Fatalf("Plan: %v\nApply: %v\nwant prefix %q", errPlan, err, msg)
 		}
 	}
-	if len(p.Changes) != 0 || ipHas(t, n, "br0") {
+	if len(p.Changes) != 0 || n.HasLink(t, "br0") {
 		t.Fatalf("refused Apply made changes:\n%v", p)
 	}
 	if l := ipShow(t, n, "p0"); l.Master != "bondX" {

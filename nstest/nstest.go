@@ -49,6 +49,21 @@ func (n *NS) IPJSON(t testing.TB, v any, args ...string) {
 	}
 }
 
+// HasLink reports whether ip(8) lists a link named name in the namespace.
+func (n *NS) HasLink(t testing.TB, name string) bool {
+	t.Helper()
+	var ls []struct {
+		Ifname string `json:"ifname"`
+	}
+	n.IPJSON(t, &ls, "link", "show")
+	for _, l := range ls {
+		if l.Ifname == name {
+			return true
+		}
+	}
+	return false
+}
+
 // Eventually calls cond until it returns nil or timeout passes, then fails
 // the test with cond's last error. Use it for state the kernel settles
 // asynchronously (carrier, DAD, namespace teardown), never to time code.

@@ -85,6 +85,9 @@ func TestIsolation(t *testing.T) {
 	if got := names(other); !slices.Equal(got, []string{"lo"}) {
 		t.Errorf("another namespace sees %v, want only lo", got)
 	}
+	if !a.HasLink(t, "iso0") || b.HasLink(t, "iso0") {
+		t.Errorf("HasLink(iso0): %v inside, %v in another namespace; want true, false", a.HasLink(t, "iso0"), b.HasLink(t, "iso0"))
+	}
 	if host := names(hostLinks(t)); slices.Contains(host, "iso0") || slices.Contains(host, "iso1") {
 		t.Errorf("links made inside are visible in the test's own namespace: %v", host)
 	}

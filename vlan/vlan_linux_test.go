@@ -70,18 +70,6 @@ func ipShow(t *testing.T, n *nstest.NS, name string) ipLink {
 	return ls[0]
 }
 
-func ipHas(t *testing.T, n *nstest.NS, name string) bool {
-	t.Helper()
-	var ls []ipLink
-	n.IPJSON(t, &ls, "link", "show")
-	for _, l := range ls {
-		if l.Name == name {
-			return true
-		}
-	}
-	return false
-}
-
 // setup makes a namespace with dummy parents eth0 and eth1 (kernel tier).
 func setup(t *testing.T) *nstest.NS {
 	t.Helper()
@@ -250,7 +238,7 @@ func TestDefaultNameRecreate(t *testing.T) {
 	if got := p.String(); got != "+ link eth0.20 (vlan 802.1Q id 20 on eth0)\n- link eth0.10" {
 		t.Fatalf("Apply:\n%s", got)
 	}
-	if ipHas(t, n, "eth0.10") || !ipHas(t, n, "eth0.20") {
+	if n.HasLink(t, "eth0.10") || !n.HasLink(t, "eth0.20") {
 		t.Fatal("eth0.10 not replaced by eth0.20")
 	}
 	idempotent(t, n, want, netprim.WithPrune())
@@ -269,7 +257,7 @@ func TestPrune(t *testing.T) {
 		t.Fatalf("prune:\n%v", p)
 	}
 	for name, want := range map[string]bool{"foreign": true, "d0": true, "eth0.6": false, "eth0.7": true} {
-		if ipHas(t, n, name) != want {
+		if n.HasLink(t, name) != want {
 			t.Errorf("%s exists = %v, want %v", name, !want, want)
 		}
 	}
@@ -306,13 +294,13 @@ func TestBadInput(t *testing.T) {
 	if !errors.Is(err, netprim.ErrNotFound) || !containsStr(err.Error(), "spec[0].parent") {
 		t.Fatalf("missing parent: %v", err)
 	}
-	if p.String() != "+ link eth1.3 (vlan 802.1Q id 3 on eth1)" || !ipHas(t, n, "eth1.3") {
+	if p.String() != "+ link eth1.3 (vlan 802.1Q id 3 on eth1)" || !n.HasLink(t, "eth1.3") {
 		t.Fatalf("the good VLAN was not applied:\n%v", p)
 	}
 	// An MTU larger than the parent's is the kernel's error, for that link.
 	n.Run(t, "ip", "link", "set", "eth0", "mtu", "1500")
 	_, err = vlan.Apply(context.Background(), n.Namespace, []vlan.Spec{{Parent: "eth0", ID: 4, MTU: 1600}})
-	if err == nil || !containsStr(err.Error(), "eth0.4") || ipHas(t, n, "eth0.4") {
+	if err == nil || !containsStr(err.Error(), "eth0.4") || n.HasLink(t, "eth0.4") {
 		t.Fatalf("MTU above the parent's: %v", err)
 	}
 }
@@ -325,7 +313,7 @@ func TestOnBridge(t *testing.T) {
 	want := []vlan.Spec{{Parent: "br0", ID: 30, Up: ptr(true)}}
 	// A VLAN cannot come up while its parent is down.
 	_, err := vlan.Apply(context.Background(), n.Namespace, want)
-	if err == nil || !strings.Contains(err.Error(), "spec[0].up: parent br0 is down") || ipHas(t, n, "br0.30") {
+	if err == nil || !strings.Contains(err.Error(), "spec[0].up: parent br0 is down") || n.HasLink(t, "br0.30") {
 		t.Fatalf("up VLAN on a down parent: %v", err)
 	}
 	n.Run(t, "ip", "link", "set", "br0", "up")
@@ -343,7 +331,7 @@ func TestCancelled(t *testing.T) {
 	if _, err := vlan.Apply(ctx, n.Namespace, []vlan.Spec{{Parent: "eth0", ID: 3}}); !errors.Is(err, context.Canceled) {
 		t.Fatalf("Apply with a cancelled context: %v", err)
 	}
-	if ipHas(t, n, "eth0.3") {
+	if n.HasLink(t, "eth0.3") {
 		t.Fatal("cancelled Apply created a link")
 	}
 }
