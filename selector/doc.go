@@ -31,7 +31,9 @@
 // configuration that names one device and fails when the selector matches
 // none (wrapping netprim.ErrNotFound, saying what was looked for) or
 // several (wrapping ErrAmbiguous and netprim.ErrInvalidSpec, naming them
-// all); MatchAny resolves a list of selectors, such as a bond's ports.
+// all); a VLAN (or ipvlan) whose parent the selector also matches does not
+// count as a second match, since it shows its parent's address. MatchAny
+// resolves a list of selectors, such as a bond's ports.
 // Explain tells for every device which field matched and which did not:
 //
 //	eth1: no match (driver e1000e != virtio_net; busPath 0000:00:19.0 matches 0*)

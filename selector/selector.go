@@ -30,7 +30,7 @@ type Selector struct {
 	// "*:f0:ab". Ports enslaved to a bond carry the bond's address; the
 	// bond package matches its members by the address they had before (the
 	// one the bonding driver restores on release). A VLAN carries its
-	// parent's address.
+	// parent's address; MatchOne does not count it as a second match.
 	HardwareAddr string `json:"hardwareAddr,omitempty" yaml:"hardwareAddr,omitempty"`
 	// PermanentAddr is a pattern for the address burnt into the device
 	// (link.Status.PermHardwareAddr).
@@ -140,14 +140,23 @@ func (s Selector) Match(links []link.Status) ([]link.Status, error) {
 }
 
 // MatchOne returns the one link that satisfies s, for configurations that
-// name a single device. When none does, the error wraps netprim.ErrNotFound
-// and says what was looked for; when several do, it wraps ErrAmbiguous and
-// netprim.ErrInvalidSpec and names them all.
+// name a single device: a VLAN's parent, a link entry of a document. When
+// none does, the error wraps netprim.ErrNotFound and says what was looked
+// for; when several do, it wraps ErrAmbiguous and netprim.ErrInvalidSpec and
+// names them all.
+//
+// A stacked link (a VLAN, ipvlan or ipvtap) whose lower link in the same
+// namespace s also matches is not counted as a second match: it shows the
+// address of the link it sits on, so without this rule a selector by
+// hardwareAddr would become ambiguous as soon as a VLAN is put on the
+// device it selects. Match and MatchAny have no such rule: they return
+// every link that satisfies s.
 func (s Selector) MatchOne(links []link.Status) (link.Status, error) {
 	m, err := s.Match(links)
 	if err != nil {
 		return link.Status{}, err
 	}
+	m = dropStacked(m)
 	switch len(m) {
 	case 1:
 		return m[0], nil
@@ -159,6 +168,30 @@ func (s Selector) MatchOne(links []link.Status) (link.Status, error) {
 		names[i] = l.Name
 	}
 	return link.Status{}, fmt.Errorf("selector %s: %w: %s: %w", s, ErrAmbiguous, strings.Join(names, ", "), netprim.ErrInvalidSpec)
+}
+
+// stackedKinds are the link kinds that take the address of the link they
+// sit on.
+var stackedKinds = map[string]bool{"vlan": true, "ipvlan": true, "ipvtap": true}
+
+// dropStacked returns the matched links m without the stacked links whose
+// lower link (in the same namespace) is in m too.
+func dropStacked(m []link.Status) []link.Status {
+	if len(m) < 2 {
+		return m
+	}
+	matched := make(map[int]bool, len(m))
+	for _, l := range m {
+		matched[l.Index] = true
+	}
+	out := m[:0:0]
+	for _, l := range m {
+		if stackedKinds[l.Kind] && l.ParentNetnsID < 0 && l.ParentIndex != l.Index && matched[l.ParentIndex] {
+			continue
+		}
+		out = append(out, l)
+	}
+	return out
 }
 
 // MatchAny returns the links, in the order given and each once, that

@@ -9,7 +9,6 @@ import (
 	"github.com/vishvananda/netlink"
 
 	"github.com/netprim/netprim"
-	"github.com/netprim/netprim/internal/devsel"
 	"github.com/netprim/netprim/internal/nl"
 	"github.com/netprim/netprim/link"
 )
@@ -174,7 +173,7 @@ func resolveParents(ctx context.Context, ns *netprim.Namespace, specs []Spec) er
 		if s.ParentSelector == nil {
 			continue
 		}
-		parent, err := devsel.One(*s.ParentSelector, links)
+		parent, err := s.ParentSelector.MatchOne(links)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("vlan: spec[%d].parentSelector: %w", i, err))
 			continue

@@ -7,7 +7,6 @@ import (
 	"strconv"
 
 	"github.com/netprim/netprim"
-	"github.com/netprim/netprim/internal/devsel"
 	"github.com/netprim/netprim/link"
 	"github.com/netprim/netprim/selector"
 )
@@ -127,7 +126,7 @@ func (d *Document) linkSpecs(links []link.Status) ([]link.Spec, error) {
 		if l.DeviceSelector == nil {
 			continue
 		}
-		dev, err := devsel.One(*l.DeviceSelector, links)
+		dev, err := l.DeviceSelector.MatchOne(links)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("document: links[%d].deviceSelector: %w", i, err))
 			continue

@@ -1,4 +1,4 @@
-package devsel
+package selector
 
 import (
 	"errors"
@@ -7,10 +7,11 @@ import (
 
 	"github.com/netprim/netprim"
 	"github.com/netprim/netprim/link"
-	"github.com/netprim/netprim/selector"
 )
 
-func TestOne(t *testing.T) {
+// TestMatchOneStacked checks that a VLAN whose parent the selector also
+// matches is not a second match, while every other pair of matches is.
+func TestMatchOneStacked(t *testing.T) {
 	links := []link.Status{
 		{Index: 1, Name: "lo", HardwareAddr: "00:00:00:00:00:00", ParentNetnsID: -1},
 		{Index: 2, Name: "eth0", Driver: "dummy", HardwareAddr: "02:00:00:00:00:01", ParentNetnsID: -1},
@@ -22,21 +23,25 @@ func TestOne(t *testing.T) {
 		// veth peers point at each other: both count.
 		{Index: 6, Name: "va", Kind: "veth", Driver: "veth", HardwareAddr: "0a:00:00:00:00:01", ParentIndex: 7, ParentNetnsID: -1},
 		{Index: 7, Name: "vb", Kind: "veth", Driver: "veth", HardwareAddr: "0a:00:00:00:00:02", ParentIndex: 6, ParentNetnsID: -1},
+		// An ipvlan on eth1 whose parent the selector does not match
+		// counts on its own.
+		{Index: 8, Name: "ipv0", Kind: "ipvlan", Driver: "ipvlan", HardwareAddr: "02:00:00:00:00:02", ParentIndex: 3, ParentNetnsID: -1},
 	}
 	for _, tc := range []struct {
-		sel     selector.Selector
+		sel     Selector
 		want    string // name, or the error's text
 		wantErr error
 	}{
-		{selector.Selector{HardwareAddr: "02:00:00:00:00:01"}, "eth0", nil},
-		{selector.Selector{Driver: "dummy", HardwareAddr: "*:01"}, "eth0", nil},
-		{selector.Selector{HardwareAddr: "02:00:00:00:00:02"}, "eth1, far.7", selector.ErrAmbiguous},
-		{selector.Selector{Driver: "dummy"}, "eth0, eth1", selector.ErrAmbiguous},
-		{selector.Selector{Driver: "veth"}, "va, vb", selector.ErrAmbiguous},
-		{selector.Selector{Driver: "e1000e"}, "no device matches", netprim.ErrNotFound},
-		{selector.Selector{}, "no field set", netprim.ErrInvalidSpec},
+		{Selector{HardwareAddr: "02:00:00:00:00:01"}, "eth0", nil},
+		{Selector{Driver: "dummy", HardwareAddr: "*:01"}, "eth0", nil},
+		{Selector{Driver: "ipvlan"}, "ipv0", nil},
+		{Selector{HardwareAddr: "02:00:00:00:00:02"}, "eth1, far.7", ErrAmbiguous},
+		{Selector{Driver: "dummy"}, "eth0, eth1", ErrAmbiguous},
+		{Selector{Driver: "veth"}, "va, vb", ErrAmbiguous},
+		{Selector{Driver: "e1000e"}, "no device matches (among 8)", netprim.ErrNotFound},
+		{Selector{}, "no field set", netprim.ErrInvalidSpec},
 	} {
-		got, err := One(tc.sel, links)
+		got, err := tc.sel.MatchOne(links)
 		if tc.wantErr == nil {
 			if err != nil || got.Name != tc.want {
 				t.Errorf("%v: %s, %v; want %s", tc.sel, got.Name, err, tc.want)
@@ -46,5 +51,10 @@ func TestOne(t *testing.T) {
 		if !errors.Is(err, tc.wantErr) || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%v: %v; want %v mentioning %q", tc.sel, err, tc.wantErr, tc.want)
 		}
+	}
+	// Match keeps returning every link that satisfies the selector.
+	m, err := Selector{HardwareAddr: "02:00:00:00:00:01"}.Match(links)
+	if err != nil || len(m) != 2 {
+		t.Errorf("Match = %v, %v; want eth0 and eth0.100", m, err)
 	}
 }
