@@ -25,6 +25,13 @@
 // replaced, so such an address stays unmarked (and is never pruned). A
 // wanted address marked by another owner id keeps that owner's mark.
 //
+// Prune is owner-wide: Apply with netprim.WithPrune deletes every address
+// marked with the owner id that is not in want, whoever added it. So when
+// several producers share an owner (static configuration, a DHCP client, a
+// VIP), only one caller may prune: in a composed daemon, the reconcile
+// package's Reconciler, which prunes over the merged desired state of all
+// its sources. The others apply without netprim.WithPrune.
+//
 // IFA_PROTO needs Linux 5.18. On older kernels the mark is silently dropped
 // by the kernel, so Apply adopts nothing and prunes nothing, and the Plan
 // carries a warning when pruning was asked for. (A mode that treats every

@@ -17,6 +17,12 @@
 // not wanted (the kernel releases their members) and never touches links of
 // other kinds. A second Apply with the same specs sends no write request.
 //
+// Prune is owner-wide: Apply with netprim.WithPrune deletes every owned
+// bond that is not in want, whoever created it. So when several producers
+// share an owner, only one caller may prune: in a composed daemon, the
+// reconcile package's Reconciler, which prunes over the merged desired
+// state of all its sources. The others apply without netprim.WithPrune.
+//
 // Order: a new bond is created down; its members are taken down before
 // they are enslaved (the bonding driver opens them itself); then the
 // options its creation request cannot carry are written and the bond is

@@ -13,6 +13,12 @@
 // bridge or bond that is not ours, a vrf) makes Plan and Apply fail
 // before any write with an error wrapping ErrPortInUse.
 //
+// Prune is owner-wide: Apply with netprim.WithPrune deletes every owned
+// bridge that is not in want, whoever created it. So when several producers
+// share an owner, only one caller may prune: in a composed daemon, the
+// reconcile package's Reconciler, which prunes over the merged desired
+// state of all its sources. The others apply without netprim.WithPrune.
+//
 // # Changes in place
 //
 // Every bridge option and port VLAN is changed in place, one rtnetlink

@@ -57,6 +57,13 @@
 // marker: links made by someone else that appear in want have their
 // attributes managed but are never deleted or replaced.
 //
+// Prune is owner-wide: Apply with netprim.WithPrune deletes every owned
+// link (of the kinds the caller manages) that is not in want, whoever
+// created it. So when several producers share an owner, only one caller
+// may prune: in a composed daemon, the reconcile package's Reconciler,
+// which prunes over the merged desired state of all its sources. The
+// others apply without netprim.WithPrune.
+//
 // Creating a link and marking it are two requests (the kernel ignores
 // alternative names in the request that creates a link). Apply never lets a
 // cancelled context separate them, and deletes the link again when the

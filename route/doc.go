@@ -59,6 +59,15 @@
 //     the address ("use another metric or table") and go on with the
 //     other routes.
 //
+// Prune is owner-wide: Apply with netprim.WithPrune deletes every route
+// of the owner (and of its owned tables) that is not in want, and
+// ApplyRules every rule of the owner that is not in its rules, whoever
+// wrote them. So when several producers share an owner (static
+// configuration, a DHCP client, a VIP), only one caller may prune: in a
+// composed daemon, the reconcile package's Reconciler, which prunes over
+// the merged desired state of all its sources. The others apply without
+// netprim.WithPrune.
+//
 // # Ordering and batching
 //
 // Apply assumes links and addresses exist (order link, then address, then

@@ -17,6 +17,12 @@
 // owned VLAN links that are not wanted, never links of other kinds and
 // never links it does not own.
 //
+// Prune is owner-wide: Apply with netprim.WithPrune deletes every owned
+// VLAN link that is not in want, whoever created it. So when several producers
+// share an owner, only one caller may prune: in a composed daemon, the
+// reconcile package's Reconciler, which prunes over the merged desired
+// state of all its sources. The others apply without netprim.WithPrune.
+//
 // The kernel cannot change a VLAN's id, parent or protocol in place: a
 // change of one of them recreates the link, and Plan says so. When the
 // name stays the same (an explicit Name) the old link is deleted before

@@ -76,4 +76,16 @@
 // socket /var/run/wireguard/NAME.sock (SocketDir) so that wg(8), and List
 // in any process, can show the device; that directory is shared by all
 // namespaces, so the name must then be unique on the host.
+//
+// # Mesh routing and pruning
+//
+// ApplyRouting writes the mesh's policy rules and routes with
+// route.ApplyRules and route.Apply, passing its options on. Prune is
+// owner-wide: with netprim.WithPrune it deletes every rule and route of
+// the owner that is not in the Routing, not only mesh ones. So when
+// several producers share an owner, only one caller may prune: in a
+// composed daemon, the reconcile package's Reconciler, which prunes over
+// the merged desired state of all its sources. The others, ApplyRouting
+// among them, apply without netprim.WithPrune (or with an owner of their
+// own, netprim.WithOwner).
 package wireguard

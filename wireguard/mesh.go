@@ -212,7 +212,10 @@ func (r Routing) Routes() []route.Spec {
 
 // ApplyRouting installs r: its rules with route.ApplyRules, then its
 // routes with route.Apply (opts are passed to both). It returns the
-// changes of both; errors of both are joined.
+// changes of both; errors of both are joined. With netprim.WithPrune it
+// deletes every rule and route of the owner that r does not hold, mesh or
+// not: pass it only when r is the owner's whole desired routing (see
+// "Mesh routing and pruning" in the package doc).
 func ApplyRouting(ctx context.Context, ns *netprim.Namespace, r Routing, opts ...netprim.Option) (netprim.Plan, error) {
 	var plan netprim.Plan
 	p, err1 := route.ApplyRules(ctx, ns, r.Rules(), opts...)
