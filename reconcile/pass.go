@@ -1,0 +1,305 @@
+package reconcile
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/netprim/netprim"
+	"github.com/netprim/netprim/link"
+)
+
+// pass is the input of one pass: the merged desired state and what keeps
+// stages from running or pruning.
+type pass struct {
+	r     *Reconciler
+	state State
+	// links is the links section for package link, selectors resolved.
+	links []link.Spec
+	// refused holds, per stage, the errors that keep it from running:
+	// the merged section is invalid (two valid contributions collide).
+	refused map[string]error
+	// srcErrs holds, per stage, the sources' refused sections and
+	// unresolvable selectors: reported, but the stage runs.
+	srcErrs map[string][]error
+	// noPrune holds, per stage, why it must not prune in this pass.
+	noPrune map[string]string
+	merged  merged
+}
+
+// prepare merges the sources' contributions into the input of a pass. It
+// lists the links of the namespace only when a device selector needs
+// resolving.
+func (r *Reconciler) prepare(ctx context.Context) (*pass, error) {
+	p := &pass{r: r, refused: map[string]error{}, srcErrs: map[string][]error{}, noPrune: map[string]string{}}
+	var cs []contribution
+	r.mu.Lock()
+	for _, s := range r.sources {
+		cs = append(cs, contribution{source: s.name, priority: s.priority, state: s.use})
+		for _, sec := range builtinSections {
+			if err := s.errs[sec.name]; err != nil {
+				p.srcErrs[sec.name] = append(p.srcErrs[sec.name], &SourceError{Source: s.name, Section: sec.name, Err: err})
+			}
+			if s.blocked[sec.name] {
+				p.noPrune[sec.name] = "source " + s.name + " has no valid " + sec.name + " yet"
+			}
+		}
+	}
+	r.mu.Unlock()
+	slices.SortFunc(cs, func(a, b contribution) int { return strings.Compare(a.source, b.source) })
+
+	// Resolve device selectors, then merge by name.
+	var listed []link.Status
+	for _, c := range cs {
+		if c.state.hasSelectors() {
+			var err error
+			if listed, err = link.List(ctx, r.ns); err != nil {
+				return nil, fmt.Errorf("links: resolving device selectors: %w", err)
+			}
+			break
+		}
+	}
+	for i := range cs {
+		c := &cs[i]
+		if !c.state.hasSelectors() {
+			continue
+		}
+		links := make([]Link, 0, len(c.state.Links))
+		for j, l := range c.state.Links {
+			if l.DeviceSelector != nil {
+				dev, err := l.DeviceSelector.MatchOne(listed)
+				if err != nil {
+					p.srcErrs[StageLinks] = append(p.srcErrs[StageLinks], &SourceError{Source: c.source, Section: StageLinks,
+						Err: fmt.Errorf("links[%d].deviceSelector: %w", j, err)})
+					// The entry is left out; a selected device is never
+					// created, so it is never pruned either.
+					continue
+				}
+				l.Name, l.DeviceSelector = dev.Name, nil
+			}
+			links = append(links, l)
+		}
+		c.state.Links = links
+	}
+	p.merged = merge(cs)
+	p.state = p.merged.state
+	for _, sec := range builtinSections {
+		if err := sec.validate(&p.state); err != nil {
+			p.refused[sec.name] = fmt.Errorf("merged state of the sources: %w", err)
+		}
+	}
+	if err := p.state.validateCross(); err != nil {
+		p.refused[StageWireGuard] = errors.Join(p.refused[StageWireGuard], fmt.Errorf("merged state of the sources: %w", err))
+	}
+	p.links = make([]link.Spec, len(p.state.Links))
+	for i, l := range p.state.Links {
+		p.links[i] = l.Spec
+	}
+	return p, nil
+}
+
+// stageRun is the outcome of one stage in a pass.
+type stageRun struct {
+	s       *stage
+	plan    netprim.Plan
+	err     error
+	pruned  bool   // ran with prune (inline or deferred)
+	skipped string // why it did not prune
+	changed bool
+	verify  []netprim.Change
+}
+
+// run runs the stages in which (nil: all) against the kernel, and updates
+// the status. It returns the report of the pass.
+func (r *Reconciler) run(ctx context.Context, which map[string]bool, why []string) Pass {
+	start := time.Now()
+	rep := Pass{Start: start, Why: why}
+	p, err := r.prepare(ctx)
+	if err != nil {
+		rep.Err = err
+		rep.Duration = time.Since(start)
+		r.finish(&rep, nil, nil)
+		return rep
+	}
+	runs := map[string]*stageRun{}
+	var ordered []*stageRun
+	var deferred []*stageRun
+	failed := func(name string) bool {
+		if sr, ok := runs[name]; ok {
+			return sr.err != nil
+		}
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		return r.status[name].LastError != nil
+	}
+	for _, s := range r.stages {
+		if which != nil && !which[s.name] {
+			continue
+		}
+		if ctx.Err() != nil {
+			break
+		}
+		sr := &stageRun{s: s}
+		runs[s.name] = sr
+		ordered = append(ordered, sr)
+		rep.Stages = append(rep.Stages, s.name)
+		if err := p.refused[s.name]; err != nil {
+			sr.err = err
+			continue
+		}
+		prune := r.cfg.prune
+		if !prune {
+			sr.skipped = ""
+		} else if why := p.noPrune[s.name]; why != "" {
+			prune, sr.skipped = false, why
+		} else {
+			for _, a := range s.after {
+				if failed(a) {
+					prune, sr.skipped = false, "stage "+a+" failed"
+					break
+				}
+			}
+		}
+		inline := prune && !s.deferPrune
+		sr.plan, sr.err = s.apply(ctx, p, r.options(inline, nil))
+		sr.pruned = inline
+		if prune && s.deferPrune {
+			deferred = append(deferred, sr)
+		}
+		rep.Changes.Merge(sr.plan)
+	}
+	// Deferred pruning of the link stages, in reverse order: only when the
+	// stage, what it depends on and what depends on it all succeeded, so
+	// that nothing is deleted while its replacement may be missing.
+	for i := len(deferred) - 1; i >= 0 && ctx.Err() == nil; i-- {
+		sr := deferred[i]
+		if why := r.blocker(sr.s, runs, failed); why != "" {
+			sr.skipped = why
+			continue
+		}
+		pl, err := sr.s.apply(ctx, p, r.options(true, nil))
+		sr.plan.Merge(pl)
+		rep.Changes.Merge(pl)
+		sr.err = err
+		sr.pruned = true
+	}
+	// Verify what changed: the stage's Plan, with the options of its last
+	// Apply, must be empty now.
+	for _, sr := range ordered {
+		sr.changed = !sr.plan.Empty()
+		if !sr.changed || sr.err != nil || ctx.Err() != nil {
+			continue
+		}
+		pl, err := sr.s.plan(ctx, p, r.options(sr.pruned, nil))
+		switch {
+		case err != nil:
+			sr.err = fmt.Errorf("verify: %w", err)
+		case !pl.Empty():
+			sr.verify = pl.Changes
+			sr.err = &VerifyError{Stage: sr.s.name, Changes: pl.Changes}
+		}
+	}
+	var errs []error
+	for _, sr := range ordered {
+		serr := errors.Join(append(slices.Clone(p.srcErrs[sr.s.name]), sr.err)...)
+		if serr != nil {
+			errs = append(errs, &StageError{Stage: sr.s.name, Err: serr})
+		}
+	}
+	if ctx.Err() != nil {
+		errs = append(errs, ctx.Err())
+	}
+	rep.Err = errors.Join(errs...)
+	rep.Duration = time.Since(start)
+	r.finish(&rep, p, ordered)
+	return rep
+}
+
+// blocker says why a deferred prune of s must not run, or "".
+func (r *Reconciler) blocker(s *stage, runs map[string]*stageRun, failed func(string) bool) string {
+	if sr := runs[s.name]; sr != nil && sr.err != nil {
+		return "stage failed"
+	}
+	for _, a := range s.after {
+		if failed(a) {
+			return "stage " + a + " failed"
+		}
+	}
+	for _, x := range r.stages {
+		if x != s && dependsOn(r.byName, x.name, s.name) {
+			if sr := runs[x.name]; sr != nil && sr.err != nil {
+				return "stage " + x.name + " failed"
+			}
+		}
+	}
+	return ""
+}
+
+// finish records the pass in the status and reports it.
+func (r *Reconciler) finish(rep *Pass, p *pass, ordered []*stageRun) {
+	r.mu.Lock()
+	r.passes++
+	rep.Seq = r.passes
+	r.last = rep.Start
+	if p != nil {
+		r.merged = p.merged
+	}
+	for _, sr := range ordered {
+		st := r.status[sr.s.name]
+		st.Runs++
+		st.LastRun = rep.Start
+		st.LastPlan = sr.plan
+		st.Unverified = sr.verify
+		st.PruneSkipped = sr.skipped
+		st.LastError = errors.Join(append(slices.Clone(p.srcErrs[sr.s.name]), sr.err)...)
+		if sr.err == nil {
+			// A source's refused section is reported in LastError, but
+			// the stage applied what it could: that counts as success.
+			st.LastSuccess = rep.Start
+		}
+	}
+	r.mu.Unlock()
+	if r.cfg.onPass != nil && len(rep.Stages) > 0 {
+		r.cfg.onPass(*rep)
+	}
+}
+
+// VerifyError reports what still differed from the desired state right
+// after a stage applied it: the kernel adjusted or refused a value
+// silently, or something changed it again at once.
+type VerifyError struct {
+	Stage   string
+	Changes []netprim.Change // what Plan still reports, field by field
+}
+
+// Error renders "verify: still differs after apply: ~ link eth0 mtu 1500 -> 9000; ...".
+func (e *VerifyError) Error() string {
+	parts := make([]string, len(e.Changes))
+	for i, c := range e.Changes {
+		parts[i] = c.String()
+	}
+	return "verify: still differs after apply: " + strings.Join(parts, "; ")
+}
+
+// Apply runs one pass of every stage now and waits for it: the merged
+// state of the sources is applied (and pruned, unless WithoutPrune). It
+// returns the changes made and the pass's errors (StageErrors, joined).
+// Apply works with or without Start; passes never overlap.
+func (r *Reconciler) Apply(ctx context.Context) (netprim.Plan, error) {
+	r.passMu.Lock()
+	defer r.passMu.Unlock()
+	if r.isClosed() {
+		return netprim.Plan{}, errClosed
+	}
+	rep := r.run(ctx, nil, []string{"apply"})
+	return rep.Changes, rep.Err
+}
+
+func (r *Reconciler) isClosed() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.closed
+}
