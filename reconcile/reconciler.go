@@ -20,7 +20,7 @@ type Reconciler struct {
 	stages []*stage // in pass order
 	byName map[string]*stage
 
-	wg      wgHost
+	wg wgHost
 
 	// passMu serialises passes (and Try).
 	passMu sync.Mutex

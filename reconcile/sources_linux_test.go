@@ -86,7 +86,7 @@ func TestOnePruner(t *testing.T) {
 	r := newReconciler(t, n)
 	static := addSource(t, r, "static", 10)
 	vip := addSource(t, r, "vip", 50)
-	n.Run(t, "ip", "route", "add", "203.0.113.0/24", "dev", "veth0")        // proto boot: foreign
+	n.Run(t, "ip", "route", "add", "203.0.113.0/24", "dev", "veth0") // proto boot: foreign
 	if _, err := addr.Apply(ctx, n.Namespace, []addr.Spec{{Link: "veth1", Address: pfx("10.9.9.9/32")}},
 		netprim.WithOwner(netprim.Owner{ID: 99})); err != nil { // another owner
 		t.Fatal(err)
