@@ -1,6 +1,7 @@
 package reconcile_test
 
 import (
+	"errors"
 	"net/netip"
 	"slices"
 	"strconv"
@@ -118,3 +119,5 @@ func itoa(i int) string { return strconv.Itoa(i) }
 func joined(s []string) string { return strings.Join(s, "; ") }
 
 var resolvSpec = resolv.ResolverSpec{Nameservers: []netip.Addr{netip.MustParseAddr("192.0.2.53")}}
+
+func errorsAs(err error, target any) bool { return errors.As(err, target) }
