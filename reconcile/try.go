@@ -1,0 +1,382 @@
+package reconcile
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"time"
+
+	"github.com/netprim/netprim"
+	"github.com/netprim/netprim/bridge"
+	"github.com/netprim/netprim/firewall"
+	"github.com/netprim/netprim/link"
+	"github.com/netprim/netprim/vlan"
+)
+
+// ErrRolledBack marks the error of a Try whose change was rolled back.
+var ErrRolledBack = errors.New("rolled back")
+
+// RollbackTimeout bounds the rollback of a Try, which runs also when the
+// Try's context was cancelled.
+const RollbackTimeout = 30 * time.Second
+
+// Try replaces the source's contribution with st, runs a pass, and calls
+// check with the changes made and a context that ends after timeout. When
+// check returns nil in time, the change stays and Try returns the changes.
+// When the pass fails, check fails, the timeout passes first or ctx ends,
+// Try restores what was there before and returns an error wrapping
+// ErrRolledBack and the cause, together with every change it made (the
+// change and its rollback).
+//
+// What a rollback restores: the source's previous contribution (and with
+// it, through a pass, every object the Reconciler owns: added ones are
+// pruned, changed ones changed back, deleted ones re-created, bond and
+// bridge options and ports put back); the managed attributes (MTU, state,
+// MAC, alias, queue length, master) of existing links that the new state
+// changed and the old one did not manage; existing bridges and VLANs the
+// new state took over; the firewall table when the new state created it;
+// the resolver files the new state wrote and the old one did not manage
+// (their bytes, or their absence). It does not give back ownership: an
+// existing address, route or rule that the new state adopted (same key,
+// unmarked) is pruned or left marked by the rollback, and a bond that
+// existed before but was not managed keeps the new options.
+//
+// An invalid st is refused before anything is applied. Try is meant for
+// one caller at a time per source; the background loop (Start) keeps
+// repairing drift against the new state while check runs.
+func (s *Source) Try(ctx context.Context, st State, timeout time.Duration, check func(ctx context.Context, applied netprim.Plan) error) (netprim.Plan, error) {
+	r := s.r
+	if errs := validateSections(&st); len(errs) > 0 {
+		var all []error
+		for _, sec := range builtinSections {
+			if err := errs[sec.name]; err != nil {
+				all = append(all, &SourceError{Source: s.name, Section: sec.name, Err: err})
+			}
+		}
+		return netprim.Plan{}, errors.Join(all...)
+	}
+	r.passMu.Lock()
+	if r.isClosed() {
+		r.passMu.Unlock()
+		return netprim.Plan{}, errClosed
+	}
+	before, err := r.prepare(ctx)
+	if err != nil {
+		r.passMu.Unlock()
+		return netprim.Plan{}, err
+	}
+	saved := s.save()
+	if err := s.Set(st); err != nil { // cannot happen: validated above
+		s.restore(saved)
+		r.passMu.Unlock()
+		return netprim.Plan{}, err
+	}
+	after, err := r.prepare(ctx)
+	var snap *snapshot
+	if err == nil {
+		snap, err = r.snapshot(ctx, before, after)
+	}
+	if err != nil {
+		s.restore(saved)
+		r.passMu.Unlock()
+		return netprim.Plan{}, fmt.Errorf("reconcile: try: snapshot: %w", err)
+	}
+	rep := r.run(ctx, nil, []string{"try " + s.name})
+	r.passMu.Unlock()
+	total := rep.Changes
+	cause := rep.Err
+	if cause == nil {
+		cctx, cancel := context.WithTimeout(ctx, timeout)
+		cause = check(cctx, rep.Changes)
+		if cause == nil && cctx.Err() != nil {
+			cause = cctx.Err()
+		}
+		cancel()
+		if cause == nil {
+			return total, nil
+		}
+	}
+	// Roll back, also when ctx is done.
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), RollbackTimeout)
+	defer cancel()
+	r.passMu.Lock()
+	s.restore(saved)
+	back := r.run(rctx, nil, []string{"rollback " + s.name})
+	total.Merge(back.Changes)
+	pl, rerr := snap.restore(rctx, r)
+	total.Merge(pl)
+	r.passMu.Unlock()
+	r.markAll("rollback " + s.name)
+	if err := errors.Join(back.Err, rerr); err != nil {
+		return total, fmt.Errorf("reconcile: try: %w: %w; the rollback failed too: %w", ErrRolledBack, cause, err)
+	}
+	return total, fmt.Errorf("reconcile: try: %w: %w", ErrRolledBack, cause)
+}
+
+// savedSource is a source's contribution, to put back after a Try.
+type savedSource struct {
+	raw, use      State
+	errs          map[string]error
+	blocked, good map[string]bool
+}
+
+func (s *Source) save() savedSource {
+	s.r.mu.Lock()
+	defer s.r.mu.Unlock()
+	return savedSource{raw: s.raw, use: s.use, errs: clone(s.errs), blocked: clone(s.blocked), good: clone(s.good)}
+}
+
+func (s *Source) restore(v savedSource) {
+	s.r.mu.Lock()
+	s.raw, s.use, s.errs, s.blocked, s.good = v.raw, v.use, v.errs, v.blocked, v.good
+	s.r.mu.Unlock()
+}
+
+func clone[K comparable, V any](m map[K]V) map[K]V {
+	out := make(map[K]V, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}
+
+// snapshot is what a rollback must restore beyond the previous desired
+// state: things the new state touches that the old one does not manage.
+type snapshot struct {
+	links    []link.Spec
+	bridges  []bridge.Spec
+	vlans    []vlan.Spec
+	fwDelete string // the firewall table to delete: the new state created it
+	files    []savedFile
+}
+
+// savedFile is a file as it was: its bytes and mode, or absent.
+type savedFile struct {
+	path   string
+	exists bool
+	data   []byte
+	mode   os.FileMode
+}
+
+// snapshot records what the step from before to after touches outside
+// what before manages.
+func (r *Reconciler) snapshot(ctx context.Context, before, after *pass) (*snapshot, error) {
+	snap := &snapshot{}
+	links, err := link.List(ctx, r.ns, link.WithoutEthtool())
+	if err != nil {
+		return nil, err
+	}
+	byName := map[string]link.Status{}
+	for _, l := range links {
+		byName[l.Name] = l
+	}
+	for _, want := range after.links {
+		have, ok := byName[want.Name]
+		if !ok {
+			continue // created by the new state: pruned on rollback
+		}
+		var old link.Spec
+		if i := slices.IndexFunc(before.links, func(l link.Spec) bool { return l.Name == want.Name }); i >= 0 {
+			old = before.links[i]
+		}
+		if rs, ok := restoreLink(want, old, have.Spec()); ok {
+			snap.links = append(snap.links, rs)
+		}
+	}
+	if len(after.state.Bridges) > 0 || len(after.state.VLANs) > 0 {
+		if err := snap.logical(ctx, r, before, after); err != nil {
+			return nil, err
+		}
+	}
+	if fw := after.state.Firewall; fw != nil && before.state.Firewall == nil {
+		table := fw.Table
+		if table == "" {
+			table = firewall.DefaultTable
+		}
+		_, err := firewall.Get(ctx, r.ns, table)
+		switch {
+		case errors.Is(err, netprim.ErrNotFound):
+			snap.fwDelete = table
+		case err != nil:
+			return nil, err
+		}
+	}
+	for _, f := range []struct {
+		name     string
+		now, was bool
+	}{
+		{"resolv.conf", after.state.Resolvers != nil, before.state.Resolvers != nil},
+		{"hosts", len(after.state.Hosts) > 0 || after.state.Hostname != nil, len(before.state.Hosts) > 0 || before.state.Hostname != nil},
+		{"hostname", after.state.Hostname != nil, before.state.Hostname != nil},
+	} {
+		if !f.now || f.was {
+			continue
+		}
+		sf, err := readFile(filepath.Join(r.cfg.root, "etc", f.name))
+		if err != nil {
+			return nil, err
+		}
+		snap.files = append(snap.files, sf)
+	}
+	return snap, nil
+}
+
+// restoreLink returns the spec that gives back the attributes want sets
+// and old does not manage, from the link as it is (have), and whether
+// there is any.
+func restoreLink(want, old, have link.Spec) (link.Spec, bool) {
+	out := link.Spec{Name: want.Name}
+	set := false
+	if want.MTU != 0 && old.MTU == 0 && have.MTU != 0 {
+		out.MTU, set = have.MTU, true
+	}
+	if want.Up != nil && old.Up == nil && have.Up != nil {
+		out.Up, set = have.Up, true
+	}
+	if want.HardwareAddr != "" && old.HardwareAddr == "" && have.HardwareAddr != "" {
+		out.HardwareAddr, set = have.HardwareAddr, true
+	}
+	if want.Alias != nil && old.Alias == nil && have.Alias != nil {
+		out.Alias, set = have.Alias, true
+	}
+	if want.TxQueueLen != 0 && old.TxQueueLen == 0 && have.TxQueueLen != 0 {
+		out.TxQueueLen, set = have.TxQueueLen, true
+	}
+	if want.Master != nil && old.Master == nil && have.Master != nil {
+		out.Master, set = have.Master, true
+	}
+	return out, set
+}
+
+// logical records existing bridges and VLANs that the new state manages
+// and the old one does not.
+func (snap *snapshot) logical(ctx context.Context, r *Reconciler, before, after *pass) error {
+	if len(after.state.Bridges) > 0 {
+		have, err := bridge.List(ctx, r.ns)
+		if err != nil {
+			return err
+		}
+		for _, b := range have {
+			if slices.ContainsFunc(after.state.Bridges, func(s bridge.Spec) bool { return s.Name == b.Name }) &&
+				!slices.ContainsFunc(before.state.Bridges, func(s bridge.Spec) bool { return s.Name == b.Name }) {
+				snap.bridges = append(snap.bridges, b.Spec())
+			}
+		}
+	}
+	if len(after.state.VLANs) > 0 {
+		have, err := vlan.List(ctx, r.ns)
+		if err != nil {
+			return err
+		}
+		for _, v := range have {
+			if slices.ContainsFunc(after.state.VLANs, func(s vlan.Spec) bool { return vlanKey(s) == v.Name }) &&
+				!slices.ContainsFunc(before.state.VLANs, func(s vlan.Spec) bool { return vlanKey(s) == v.Name }) {
+				snap.vlans = append(snap.vlans, v.Spec())
+			}
+		}
+	}
+	return nil
+}
+
+// restore puts back what the snapshot holds, after the pass that restored
+// the previous desired state.
+func (snap *snapshot) restore(ctx context.Context, r *Reconciler) (netprim.Plan, error) {
+	var total netprim.Plan
+	var errs []error
+	opts := r.options(false, nil)
+	if len(snap.links) > 0 {
+		p, err := link.Apply(ctx, r.ns, snap.links, opts...)
+		total.Merge(p)
+		errs = append(errs, err)
+	}
+	if len(snap.bridges) > 0 {
+		p, err := bridge.Apply(ctx, r.ns, snap.bridges, opts...)
+		total.Merge(p)
+		errs = append(errs, err)
+	}
+	if len(snap.vlans) > 0 {
+		p, err := vlan.Apply(ctx, r.ns, snap.vlans, opts...)
+		total.Merge(p)
+		errs = append(errs, err)
+	}
+	if snap.fwDelete != "" {
+		err := firewall.Delete(ctx, r.ns, snap.fwDelete, opts...)
+		if err == nil {
+			total.Append(netprim.Change{Action: netprim.Delete, Kind: "firewall", Object: "table inet " + snap.fwDelete})
+		} else if !errors.Is(err, netprim.ErrNotFound) {
+			errs = append(errs, err)
+		}
+	}
+	for _, f := range snap.files {
+		c, err := f.put()
+		if c != nil {
+			total.Append(*c)
+		}
+		errs = append(errs, err)
+	}
+	return total, errors.Join(errs...)
+}
+
+// readFile records a file as it is. A symbolic link is refused: the
+// resolver files are never written through one either.
+func readFile(path string) (savedFile, error) {
+	sf := savedFile{path: path}
+	fi, err := os.Lstat(path)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return sf, nil
+	case err != nil:
+		return sf, err
+	case !fi.Mode().IsRegular():
+		return sf, fmt.Errorf("%s: not a regular file: %w", path, netprim.ErrConflict)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return sf, err
+	}
+	sf.exists, sf.data, sf.mode = true, data, fi.Mode().Perm()
+	return sf, nil
+}
+
+// put writes the file back as it was (atomically, by rename), or removes
+// it when it did not exist; nothing when it is already so.
+func (f savedFile) put() (*netprim.Change, error) {
+	cur, err := readFile(f.path)
+	if err != nil {
+		return nil, err
+	}
+	if cur.exists == f.exists && string(cur.data) == string(f.data) && (!f.exists || cur.mode == f.mode) {
+		return nil, nil
+	}
+	if !f.exists {
+		if err := os.Remove(f.path); err != nil {
+			return nil, err
+		}
+		return &netprim.Change{Action: netprim.Delete, Kind: "file", Object: f.path}, nil
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(f.path), "."+filepath.Base(f.path)+".rollback-*")
+	if err != nil {
+		return nil, err
+	}
+	_, err = tmp.Write(f.data)
+	if err == nil {
+		err = tmp.Chmod(f.mode)
+	}
+	if err == nil {
+		err = tmp.Sync()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), f.path)
+	}
+	if err != nil {
+		os.Remove(tmp.Name())
+		return nil, err
+	}
+	return &netprim.Change{Action: netprim.Modify, Kind: "file", Object: f.path, Field: "content", To: "restored"}, nil
+}
