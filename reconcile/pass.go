@@ -33,9 +33,12 @@ type pass struct {
 // prepare merges the sources' contributions into the input of a pass. It
 // lists the links of the namespace only when a device selector needs
 // resolving.
-func (r *Reconciler) prepare(ctx context.Context) (*pass, error) {
+//
+// extra are contributions that are no source's: the keep layer of a Try's
+// rollback.
+func (r *Reconciler) prepare(ctx context.Context, extra ...contribution) (*pass, error) {
 	p := &pass{r: r, refused: map[string]error{}, srcErrs: map[string][]error{}, noPrune: map[string]string{}}
-	var cs []contribution
+	cs := slices.Clone(extra)
 	r.mu.Lock()
 	for _, s := range r.sources {
 		cs = append(cs, contribution{source: s.name, priority: s.priority, state: s.use})
@@ -115,9 +118,31 @@ type stageRun struct {
 // run runs the stages in which (nil: all) against the kernel, and updates
 // the status. It returns the report of the pass.
 func (r *Reconciler) run(ctx context.Context, which map[string]bool, why []string) Pass {
+	return r.runWith(ctx, which, why, nil)
+}
+
+// rollback is how a Try's rollback pass differs from others: it always
+// prunes (what the try added must go, also under WithoutPrune), over the
+// previous state plus a keep layer of what the owner had before.
+type rollback struct {
+	keep    contribution
+	noPrune map[string]string // stages that must not prune even so
+}
+
+// runWith is run, for a rollback when rb is not nil.
+func (r *Reconciler) runWith(ctx context.Context, which map[string]bool, why []string, rb *rollback) Pass {
 	start := time.Now()
 	rep := Pass{Start: start, Why: why}
-	p, err := r.prepare(ctx)
+	var extra []contribution
+	if rb != nil {
+		extra = append(extra, rb.keep)
+	}
+	p, err := r.prepare(ctx, extra...)
+	if err == nil && rb != nil {
+		for k, v := range rb.noPrune {
+			p.noPrune[k] = v
+		}
+	}
 	if err != nil {
 		rep.Err = err
 		rep.Duration = time.Since(start)
@@ -150,7 +175,7 @@ func (r *Reconciler) run(ctx context.Context, which map[string]bool, why []strin
 			sr.err = err
 			continue
 		}
-		prune := r.cfg.prune
+		prune := r.cfg.prune || rb != nil
 		if !prune {
 			sr.skipped = ""
 		} else if why := p.noPrune[s.name]; why != "" {

@@ -4,15 +4,19 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
 	"time"
 
 	"github.com/netprim/netprim"
+	"github.com/netprim/netprim/addr"
+	"github.com/netprim/netprim/bond"
 	"github.com/netprim/netprim/bridge"
 	"github.com/netprim/netprim/firewall"
 	"github.com/netprim/netprim/link"
+	"github.com/netprim/netprim/route"
 	"github.com/netprim/netprim/vlan"
 )
 
@@ -84,6 +88,12 @@ func (s *Source) Try(ctx context.Context, st State, timeout time.Duration, check
 		r.passMu.Unlock()
 		return netprim.Plan{}, fmt.Errorf("reconcile: try: snapshot: %w", err)
 	}
+	keep, err := r.ownedNow(ctx, before)
+	if err != nil {
+		s.restore(saved)
+		r.passMu.Unlock()
+		return netprim.Plan{}, fmt.Errorf("reconcile: try: snapshot: %w", err)
+	}
 	rep := r.run(ctx, nil, []string{"try " + s.name})
 	r.passMu.Unlock()
 	total := rep.Changes
@@ -104,7 +114,7 @@ func (s *Source) Try(ctx context.Context, st State, timeout time.Duration, check
 	defer cancel()
 	r.passMu.Lock()
 	s.restore(saved)
-	back := r.run(rctx, nil, []string{"rollback " + s.name})
+	back := r.runWith(rctx, nil, []string{"rollback " + s.name}, keep)
 	total.Merge(back.Changes)
 	pl, rerr := snap.restore(rctx, r)
 	total.Merge(pl)
@@ -114,6 +124,100 @@ func (s *Source) Try(ctx context.Context, st State, timeout time.Duration, check
 		return total, fmt.Errorf("reconcile: try: %w: %w; the rollback failed too: %w", ErrRolledBack, cause, err)
 	}
 	return total, fmt.Errorf("reconcile: try: %w: %w", ErrRolledBack, cause)
+}
+
+// keepPriority is the priority of a rollback's keep layer: below every
+// source.
+const keepPriority = math.MinInt
+
+// ownedNow returns the keep layer of a rollback: what the owner has in the
+// kernel now (links, bridges, VLANs, addresses, routes, rules), so that
+// the rollback pass prunes only what the try added, also where the
+// previous desired state lacks objects of the owner (a Reconciler that
+// does not prune; a first pass). Owned bonds cannot be read back into
+// Specs: when one exists that the previous state lacks, the rollback does
+// not prune bonds.
+func (r *Reconciler) ownedNow(ctx context.Context, before *pass) (*rollback, error) {
+	owner := r.cfg.owner
+	rb := &rollback{keep: contribution{source: "(before the try)", priority: keepPriority}, noPrune: map[string]string{}}
+	k := &rb.keep.state
+	links, err := link.List(ctx, r.ns, link.WithoutEthtool())
+	if err != nil {
+		return nil, err
+	}
+	owned := map[string]bool{}
+	var plain []link.Status
+	for _, l := range links {
+		if l.OwnedBy != owner.Name {
+			continue
+		}
+		owned[l.Name] = true
+		switch l.Kind {
+		case "bond":
+			if !slices.ContainsFunc(before.state.Bonds, func(b bond.Spec) bool { return b.Name == l.Name }) {
+				rb.noPrune[StageBonds] = "bond " + l.Name + " of the owner existed before the try"
+			}
+		case "bridge", "vlan", "wireguard":
+		default:
+			plain = append(plain, l)
+		}
+	}
+	k.Links = Links(link.Specs(plain)...)
+	if len(owned) > 0 {
+		bridges, err := bridge.List(ctx, r.ns)
+		if err != nil {
+			return nil, err
+		}
+		for _, b := range bridges {
+			if owned[b.Name] {
+				k.Bridges = append(k.Bridges, b.Spec())
+			}
+		}
+		vlans, err := vlan.List(ctx, r.ns)
+		if err != nil {
+			return nil, err
+		}
+		for _, v := range vlans {
+			if owned[v.Name] {
+				k.VLANs = append(k.VLANs, v.Spec())
+			}
+		}
+	}
+	addrs, err := addr.List(ctx, r.ns)
+	if err != nil {
+		return nil, err
+	}
+	for _, a := range addrs {
+		if a.Protocol == owner.ID {
+			k.Addresses = append(k.Addresses, a.Spec())
+		}
+	}
+	routes, err := route.List(ctx, r.ns)
+	if err != nil {
+		return nil, err
+	}
+	for _, rt := range routes {
+		if rt.Protocol == route.Protocol(owner.ID) && !rt.From.IsValid() {
+			k.Routes = append(k.Routes, rt.Spec)
+		}
+	}
+	rules, err := route.ListRules(ctx, r.ns)
+	if err != nil {
+		return nil, err
+	}
+	for _, ru := range rules {
+		if ru.Protocol == route.Protocol(owner.ID) {
+			k.Rules = append(k.Rules, ru.Rule)
+		}
+	}
+	// A section the kernel reports in a form a Spec refuses is left out,
+	// and its stage does not prune in the rollback.
+	for name, err := range validateSections(k) {
+		var empty State
+		copySection(k, &empty, name)
+		rb.noPrune[name] = "what the owner had before the try cannot be read back: " + err.Error()
+	}
+	return rb, nil
 }
 
 // savedSource is a source's contribution, to put back after a Try.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -58,6 +59,24 @@ func view(t *testing.T, n *nstest.NS, root string) kernelView {
 		files[e.Name()] = string(b)
 	}
 	v["files"] = files
+	return v
+}
+
+// settled returns the view once the kernel has stopped adding its own
+// objects (IPv6 link-local addresses and multicast routes appear a while
+// after a link comes up): two views 100 ms apart are equal.
+func settled(t *testing.T, n *nstest.NS, root string) kernelView {
+	t.Helper()
+	v := view(t, n, root)
+	nstest.Eventually(t, 5*time.Second, func() error {
+		time.Sleep(100 * time.Millisecond)
+		w := view(t, n, root)
+		if d := cmp.Diff(v, w); d != "" {
+			v = w
+			return fmt.Errorf("still settling:\n%s", d)
+		}
+		return nil
+	})
 	return v
 }
 
@@ -137,7 +156,7 @@ func TestTryRollsBack(t *testing.T) {
 			if _, err := r.Apply(ctx); err != nil {
 				t.Fatal(err)
 			}
-			was := view(t, n, root)
+			was := settled(t, n, root)
 			var during kernelView
 			p, err := s.Try(ctx, after, 300*time.Millisecond, func(ctx context.Context, p netprim.Plan) error {
 				during = view(t, n, root)
@@ -161,6 +180,34 @@ func TestTryRollsBack(t *testing.T) {
 			}
 		})
 	}
+	t.Run("without prune, objects of an earlier run", func(t *testing.T) {
+		// A netctl-like one-shot user: no prune, and owned objects that
+		// no source of this Reconciler wants. The rollback removes what
+		// the try added and keeps them.
+		n := vethNS(t)
+		ctx := context.Background()
+		root := t.TempDir()
+		if _, err := addr.Apply(ctx, n.Namespace, []addr.Spec{{Link: "veth0", Address: pfx("192.0.2.10/24")}}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := route.Apply(ctx, n.Namespace, []route.Spec{{Destination: pfx("198.51.100.0/24"), Gateway: ip("192.0.2.1"), Metric: 100}}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := link.Apply(ctx, n.Namespace, []link.Spec{{Name: "old0", Kind: "veth", Veth: &link.Veth{Peer: "old1"}, MTU: 1300}}); err != nil {
+			t.Fatal(err)
+		}
+		r := newReconciler(t, n, reconcile.WithRoot(root), reconcile.WithoutPrune())
+		s := addSource(t, r, "netctl", 0)
+		was := settled(t, n, root)
+		_, after := tryStates()
+		_, err := s.Try(ctx, after, time.Second, func(context.Context, netprim.Plan) error { return errLost })
+		if !errors.Is(err, reconcile.ErrRolledBack) {
+			t.Fatalf("Try = %v", err)
+		}
+		if diff := cmp.Diff(was, view(t, n, root)); diff != "" {
+			t.Errorf("after the rollback (-before +after):\n%s", diff)
+		}
+	})
 	t.Run("kept", func(t *testing.T) {
 		n := vethNS(t)
 		ctx := context.Background()
