@@ -29,14 +29,14 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/vishvananda/netlink"
 	"golang.org/x/net/icmp"
 	"golang.org/x/net/ipv4"
 	"golang.org/x/net/ipv6"
-	"golang.org/x/sys/unix"
 
 	"github.com/netprim/netprim"
-	"github.com/netprim/netprim/internal/nl"
+	"github.com/netprim/netprim/addr"
+	"github.com/netprim/netprim/bridge"
+	"github.com/netprim/netprim/link"
 	"github.com/netprim/netprim/wireguard"
 )
 
@@ -84,18 +84,6 @@ func run(ctx context.Context, out io.Writer, count int) (int, error) {
 		return 0, err
 	}
 	defer hub.Close()
-	hh, err := nl.Handle(hub)
-	if err != nil {
-		return 0, err
-	}
-	defer hh.Close()
-	br := &netlink.Bridge{LinkAttrs: netlink.LinkAttrs{Name: "br0", Flags: net.FlagUp}}
-	if err := hh.LinkAdd(br); err != nil {
-		return 0, netprim.KernelError("add", "bridge br0", err)
-	}
-	if err := hh.LinkSetUp(br); err != nil {
-		return 0, err
-	}
 
 	nodes := make([]*node, count)
 	defer func() {
@@ -121,9 +109,9 @@ func run(ctx context.Context, out io.Writer, count int) (int, error) {
 		if n.id, err = wireguard.LoadOrCreateIdentity(filepath.Join(dir, fmt.Sprintf("node%d.identity", i))); err != nil {
 			return 0, err
 		}
-		if err := plug(hh, br, n, i); err != nil {
-			return 0, err
-		}
+	}
+	if err := underlay(ctx, hub, nodes); err != nil {
+		return 0, err
 	}
 
 	mtu := wireguard.TunnelMTU(1500, true)
@@ -144,7 +132,7 @@ func run(ctx context.Context, out io.Writer, count int) (int, error) {
 		if n.dev, _, err = wireguard.Apply(ctx, n.ns, spec); err != nil {
 			return 0, err
 		}
-		if err := addTunnelAddrs(n); err != nil {
+		if err := addTunnelAddrs(ctx, n); err != nil {
 			return 0, err
 		}
 	}
@@ -192,62 +180,47 @@ func run(ctx context.Context, out io.Writer, count int) (int, error) {
 	return failed, nil
 }
 
-// plug joins node i to the hub bridge: veth "nI" in the hub, "eth0" in
-// the node, 192.0.2.I+1/24 on it.
-func plug(hh *netlink.Handle, br *netlink.Bridge, n *node, i int) error {
-	name := fmt.Sprintf("n%d", i)
-	l, err := hh.LinkByName(br.Name)
-	if err != nil {
+// underlay joins every node to a bridge "br0" in the hub: veth "nI" in
+// the hub, its peer "eth0" in node I with 192.0.2.I+1/24 (broadcast
+// 192.0.2.255).
+func underlay(ctx context.Context, hub *netprim.Namespace, nodes []*node) error {
+	veths := make([]link.Spec, len(nodes))
+	ports := make([]string, len(nodes))
+	for i, n := range nodes {
+		ports[i] = fmt.Sprintf("n%d", i)
+		veths[i] = link.Spec{Name: ports[i], Veth: &link.Veth{Peer: "eth0", PeerNetns: n.ns.Path()}, Up: up()}
+	}
+	// One Apply creates every pair, each with its peer in its node; the
+	// bridge then takes the hub ends as ports.
+	if _, err := link.Apply(ctx, hub, veths); err != nil {
 		return err
 	}
-	v := &netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: name, MasterIndex: l.Attrs().Index}, PeerName: "eth0", PeerNamespace: netlink.NsFd(n.ns.FD())}
-	if err := hh.LinkAdd(v); err != nil {
-		return netprim.KernelError("add", "veth "+name, err)
-	}
-	if err := hh.LinkSetUp(v); err != nil {
+	if _, err := bridge.Apply(ctx, hub, []bridge.Spec{{Name: "br0", Ports: bridge.Ports(ports...), Up: up()}}); err != nil {
 		return err
 	}
-	h, err := nl.Handle(n.ns)
-	if err != nil {
-		return err
-	}
-	defer h.Close()
-	for _, name := range []string{"lo", "eth0"} {
-		l, err := h.LinkByName(name)
-		if err != nil {
+	for _, n := range nodes {
+		if _, err := link.Apply(ctx, n.ns, []link.Spec{{Name: "lo", Up: up()}, {Name: "eth0", Up: up()}}); err != nil {
 			return err
 		}
-		if err := h.LinkSetUp(l); err != nil {
+		if _, err := addr.Apply(ctx, n.ns, []addr.Spec{{Link: "eth0", Address: netip.PrefixFrom(n.underlay, 24), AutoBroadcast: true}}); err != nil {
 			return err
-		}
-		if name == "eth0" {
-			if err := h.AddrAdd(l, &netlink.Addr{IPNet: prefixNet(netip.PrefixFrom(n.underlay, 24))}); err != nil {
-				return err
-			}
 		}
 	}
 	return nil
 }
 
-func addTunnelAddrs(n *node) error {
-	h, err := nl.Handle(n.ns)
-	if err != nil {
-		return err
-	}
-	defer h.Close()
-	l, err := h.LinkByName("kubespan")
-	if err != nil {
-		return err
-	}
-	if err := h.AddrAdd(l, &netlink.Addr{IPNet: prefixNet(netip.PrefixFrom(n.tun4, 24))}); err != nil {
-		return err
-	}
-	return h.AddrAdd(l, &netlink.Addr{IPNet: prefixNet(netip.PrefixFrom(n.tun6, 64)), Flags: unix.IFA_F_NODAD})
+// addTunnelAddrs puts the node's tunnel addresses on its WireGuard
+// device: IPv4 /24, and IPv6 /64 without duplicate address detection.
+func addTunnelAddrs(ctx context.Context, n *node) error {
+	_, err := addr.Apply(ctx, n.ns, []addr.Spec{
+		{Link: "kubespan", Address: netip.PrefixFrom(n.tun4, 24), AutoBroadcast: true},
+		{Link: "kubespan", Address: netip.PrefixFrom(n.tun6, 64), Flags: []string{"nodad"}},
+	})
+	return err
 }
 
-func prefixNet(p netip.Prefix) *net.IPNet {
-	return &net.IPNet{IP: p.Addr().AsSlice(), Mask: net.CIDRMask(p.Bits(), p.Addr().BitLen())}
-}
+// up returns a pointer to true, for the Up fields of link and bridge specs.
+func up() *bool { t := true; return &t }
 
 // pingRetry pings until a reply or the deadline: the first packet waits
 // for the handshake.

@@ -7,11 +7,17 @@ import (
 	"os"
 	"strings"
 	"testing"
+
+	"github.com/netprim/netprim/nstest"
 )
+
+// TestMain re-runs the tests as root of new user and network namespaces
+// when not root, so the mesh is also tested without privileges.
+func TestMain(m *testing.M) { nstest.Main(m) }
 
 func TestMesh(t *testing.T) {
 	if os.Geteuid() != 0 {
-		t.Skip("needs root: creates network namespaces and TUN links")
+		t.Skip("needs root or user namespaces: creates network namespaces and TUN links")
 	}
 	var out strings.Builder
 	failed, err := run(context.Background(), &out, 3)
