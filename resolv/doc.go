@@ -53,6 +53,14 @@
 // machine's /run. Every read, temporary file, rename and directory sync
 // goes through a descriptor of a directory found that way.
 //
+// # Watching files
+//
+// Watch reports, through inotify on ROOT/etc (found inside the root the
+// same way), every change of the three files as an Event of Kind "file"
+// whose Object is the path a Plan shows, and a Resync when events were lost
+// or ROOT/etc was removed, replaced or appeared, so that a caller re-plans
+// after manual edits instead of polling.
+//
 // # Kernel host name
 //
 // ApplyHostname sets the kernel host name (and the domain name, when one is

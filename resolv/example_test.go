@@ -122,3 +122,31 @@ func ExampleApply() {
 	// + file ROOT/etc/resolv.conf: search example.internal
 	// ! kernel host name not managed: no UTS namespace given (resolv.WithUTSNamespace or resolv.WithCallerUTSNamespace)
 }
+
+// ExampleWatch keeps the files generated: manual edits, removals and a
+// replaced etc directory are undone by the next Apply.
+func ExampleWatch() {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	root := "/srv/node" // "" for the machine's own files
+	c := resolv.Config{Hostname: &resolv.HostnameSpec{Hostname: "node1"}}
+	// Watch first, then Apply: nothing falls between them.
+	events, err := resolv.Watch(ctx, root)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	if _, err := resolv.Apply(ctx, root, c); err != nil {
+		fmt.Println(err)
+	}
+	for ev := range events { // an Add, a Delete or a Resync: apply again
+		p, err := resolv.Apply(ctx, root, c)
+		if err != nil {
+			fmt.Println(err)
+			continue
+		}
+		if !p.Empty() {
+			fmt.Printf("after %v:\n%s", ev, p)
+		}
+	}
+}
