@@ -70,22 +70,11 @@ func (r *Reconciler) prepare(ctx context.Context, extra ...contribution) (*pass,
 		if !c.state.hasSelectors() {
 			continue
 		}
-		links := make([]Link, 0, len(c.state.Links))
-		for j, l := range c.state.Links {
-			if l.DeviceSelector != nil {
-				dev, err := l.DeviceSelector.MatchOne(listed)
-				if err != nil {
-					p.srcErrs[StageLinks] = append(p.srcErrs[StageLinks], &SourceError{Source: c.source, Section: StageLinks,
-						Err: fmt.Errorf("links[%d].deviceSelector: %w", j, err)})
-					// The entry is left out; a selected device is never
-					// created, so it is never pruned either.
-					continue
-				}
-				l.Name, l.DeviceSelector = dev.Name, nil
-			}
-			links = append(links, l)
+		var errs []error
+		c.state.Links, errs = resolveSelectors(c.state.Links, listed)
+		for _, err := range errs {
+			p.srcErrs[StageLinks] = append(p.srcErrs[StageLinks], &SourceError{Source: c.source, Section: StageLinks, Err: err})
 		}
-		c.state.Links = links
 	}
 	p.merged = merge(cs)
 	p.state = p.merged.state
@@ -102,6 +91,37 @@ func (r *Reconciler) prepare(ctx context.Context, extra ...contribution) (*pass,
 		p.links[i] = l.Spec
 	}
 	return p, nil
+}
+
+// resolveSelectors returns the links section with the device selectors
+// resolved to names against listed. An entry whose selector matches no
+// device (netprim.ErrNotFound) or several (selector.ErrAmbiguous), or
+// that names a device another entry names too, is left out with an error
+// naming it ("links[1].deviceSelector: ..."); a selected device is never
+// created, so leaving it out never prunes it.
+func resolveSelectors(in []Link, listed []link.Status) ([]Link, []error) {
+	out := make([]Link, 0, len(in))
+	var errs []error
+	seen := map[string]int{}
+	for i, l := range in {
+		field := "name"
+		if l.DeviceSelector != nil {
+			field = "deviceSelector"
+			dev, err := l.DeviceSelector.MatchOne(listed)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("links[%d].deviceSelector: %w", i, err))
+				continue
+			}
+			l.Name, l.DeviceSelector = dev.Name, nil
+		}
+		if j, ok := seen[l.Name]; ok {
+			errs = append(errs, fmt.Errorf("links[%d].%s: %s is also links[%d]: %w", i, field, l.Name, j, netprim.ErrInvalidSpec))
+			continue
+		}
+		seen[l.Name] = i
+		out = append(out, l)
+	}
+	return out, errs
 }
 
 // stageRun is the outcome of one stage in a pass.
@@ -232,6 +252,13 @@ func (r *Reconciler) runWith(ctx context.Context, which map[string]bool, why []s
 		serr := errors.Join(append(slices.Clone(p.srcErrs[sr.s.name]), sr.err)...)
 		if serr != nil {
 			errs = append(errs, &StageError{Stage: sr.s.name, Err: serr})
+		}
+	}
+	if len(errs) > 0 {
+		for _, sr := range ordered {
+			if strings.Contains(sr.skipped, "failed") {
+				errs = append(errs, fmt.Errorf("%s: prune skipped because %s", sr.s.name, sr.skipped))
+			}
 		}
 	}
 	if ctx.Err() != nil {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/netprim/netprim"
 	"github.com/netprim/netprim/wireguard"
@@ -121,4 +122,19 @@ func (h *wgHost) closeAll() error {
 	}
 	h.devs = nil
 	return errors.Join(errs...)
+}
+
+// WireGuardDevices returns the handles of the WireGuard devices the
+// Reconciler applied, sorted by name. The Reconciler keeps owning them:
+// use them to read a device's Status, not to Close it (Close of the
+// Reconciler does that).
+func (r *Reconciler) WireGuardDevices() []*wireguard.Device {
+	r.passMu.Lock()
+	defer r.passMu.Unlock()
+	out := make([]*wireguard.Device, 0, len(r.wg.devs))
+	for _, d := range r.wg.devs {
+		out = append(out, d)
+	}
+	slices.SortFunc(out, func(a, b *wireguard.Device) int { return strings.Compare(a.Name(), b.Name()) })
+	return out
 }

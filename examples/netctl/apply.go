@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"flag"
@@ -8,13 +9,16 @@ import (
 	"io"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/netprim/netprim"
-	"github.com/netprim/netprim/internal/document"
+	"github.com/netprim/netprim/reconcile"
 	"github.com/netprim/netprim/resolv"
 	"github.com/netprim/netprim/wireguard"
 )
 
+// cmdApply runs "plan" (dry) and "apply": one pass of a reconcile.Reconciler
+// whose only source is the document, or its dry run.
 func cmdApply(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer, dry bool) error {
 	fs := flag.NewFlagSet("apply", flag.ContinueOnError)
 	file := fs.String("f", "", "document to apply (- for standard input)")
@@ -23,19 +27,21 @@ func cmdApply(ctx context.Context, args []string, stdin io.Reader, stdout io.Wri
 	netns := fs.String("netns", "", "network namespace name (/var/run/netns/NAME)")
 	root := fs.String("root", "", "write resolv.conf, hosts and hostname under DIR/etc instead of /etc")
 	uts := fs.String("uts", "", "also set the kernel host name in the UTS namespace at PATH (e.g. /proc/PID/ns/uts)")
-	serve := fs.Bool("serve", false, "host userspace WireGuard devices in this process and serve them until interrupted")
+	serve := fs.Bool("serve", false, "host userspace WireGuard devices in this process and keep the document applied until interrupted")
+	try := fs.Duration("try", 0, "apply, then keep the changes only if Enter is pressed within DURATION; otherwise roll them back")
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
 	}
-	if len(pos) != 0 {
+	switch {
+	case len(pos) != 0:
 		return usageError(fmt.Sprintf("unexpected argument %q", pos[0]))
-	}
-	if *file == "" {
+	case *file == "":
 		return usageError("-f DOC.yaml is required")
-	}
-	if *owner < 5 || *owner > 255 {
+	case *owner < 5 || *owner > 255:
 		return usageError(fmt.Sprintf("--owner %d: must be 5..255 (0-4 are the kernel's)", *owner))
+	case *try < 0 || (*try > 0 && (dry || *serve)):
+		return usageError("--try takes a positive duration and goes with apply, without --serve")
 	}
 	in := stdin
 	if *file != "-" {
@@ -46,7 +52,7 @@ func cmdApply(ctx context.Context, args []string, stdin io.Reader, stdout io.Wri
 		defer f.Close()
 		in = f
 	}
-	doc, err := document.Decode(in)
+	doc, err := reconcile.Decode(in)
 	if err != nil {
 		return err
 	}
@@ -58,73 +64,130 @@ func cmdApply(ctx context.Context, args []string, stdin io.Reader, stdout io.Wri
 		return err
 	}
 	defer ns.Close()
-	opts := []netprim.Option{netprim.WithOwner(netprim.Owner{ID: uint8(*owner)})}
+
+	opts := []reconcile.Option{reconcile.WithOwner(netprim.Owner{ID: uint8(*owner)})}
+	if !*prune {
+		opts = append(opts, reconcile.WithoutPrune())
+	}
 	if *root != "" {
-		opts = append(opts, document.WithRoot(*root))
+		opts = append(opts, reconcile.WithRoot(*root))
 	}
 	if *uts != "" {
-		opts = append(opts, resolv.WithUTSNamespace(*uts))
+		opts = append(opts, reconcile.WithApplyOptions(resolv.WithUTSNamespace(*uts)))
 	}
-	if *prune {
-		opts = append(opts, netprim.WithPrune())
-	}
-	var devs []*wireguard.Device
 	if *serve {
 		// The UAPI socket lets wg(8) and "netctl get wireguard" read the
 		// devices this process hosts.
-		opts = append(opts, document.WithWireGuardDevices(&devs), wireguard.WithUAPISocket())
+		opts = append(opts, reconcile.WithApplyOptions(wireguard.WithUAPISocket()))
+	} else {
+		// A userspace device would vanish when netctl exits: without
+		// --serve, only the kernel may host WireGuard devices.
+		opts = append(opts, reconcile.WithApplyOptions(wireguard.WithBackend(wireguard.BackendKernel)))
+	}
+	if *serve {
+		opts = append(opts, reconcile.OnPass(func(p reconcile.Pass) {
+			if p.Seq > 1 && (!p.Changes.Empty() || p.Err != nil) {
+				fmt.Fprintf(stdout, "pass %d (%s):\n%v\n", p.Seq, strings.Join(p.Why, ", "), p.Changes)
+				if p.Err != nil {
+					fmt.Fprintf(stdout, "errors: %v\n", p.Err)
+				}
+			}
+		}))
+	}
+	r, err := reconcile.New(ns, opts...)
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	src, err := r.AddSource("netctl", 0)
+	if err != nil {
+		return err
+	}
+	if *try > 0 {
+		return tryApply(ctx, src, doc, *try, stdin, stdout)
+	}
+	if err := src.Set(doc); err != nil {
+		return err
 	}
 	var p netprim.Plan
 	if dry {
-		p, err = document.Plan(ctx, ns, doc, opts...)
+		p, err = r.Plan(ctx)
 	} else {
-		p, err = document.Apply(ctx, ns, doc, opts...)
+		p, err = r.Apply(ctx)
 	}
 	if err == nil || !p.Empty() {
 		fmt.Fprintln(stdout, p)
 	}
-	if errors.Is(err, document.ErrNeedsHost) {
-		err = fmt.Errorf("%w\nnetctl: run \"netctl apply --serve\" to host the WireGuard devices in netctl's process until it is interrupted", err)
+	if err != nil && !*serve && len(doc.WireGuard) > 0 && errors.Is(err, netprim.ErrUnsupported) {
+		err = fmt.Errorf("%w\nnetctl: the kernel cannot host the wireguard devices: run \"netctl apply --serve\" to host them in netctl's process until it is interrupted", err)
 	}
 	if err != nil || dry || !*serve {
-		closeAll(devs)
 		return err
 	}
-	return serveDevices(ctx, devs, stdout)
+	return serveDocument(ctx, r, stdout)
 }
 
-// serveDevices keeps the userspace WireGuard devices this process hosts
-// until ctx is done (SIGINT or SIGTERM), then closes them, which removes
-// their links. Handles of kernel devices are released at once: those
-// devices stay without netctl.
-func serveDevices(ctx context.Context, devs []*wireguard.Device, stdout io.Writer) error {
-	var hosted []*wireguard.Device
-	for _, d := range devs {
-		if d.Backend() == wireguard.BackendUserspace {
-			hosted = append(hosted, d)
-		} else {
-			d.Close()
+// tryApply applies doc, prints the changes and waits for Enter on stdin:
+// pressed within the time, the changes stay; at the deadline, at the end
+// of input or on an interrupt they are rolled back. It says which.
+func tryApply(ctx context.Context, src *reconcile.Source, doc reconcile.State, d time.Duration, stdin io.Reader, stdout io.Writer) error {
+	lines := make(chan error, 1)
+	p, err := src.Try(ctx, doc, d, func(ctx context.Context, applied netprim.Plan) error {
+		fmt.Fprintln(stdout, applied)
+		fmt.Fprintf(stdout, "press Enter within %v to keep these changes; otherwise they are rolled back\n", d)
+		go func() {
+			_, err := bufio.NewReader(stdin).ReadString('\n')
+			if errors.Is(err, io.EOF) {
+				err = errors.New("end of input before Enter")
+			}
+			lines <- err
+		}()
+		select {
+		case err := <-lines:
+			return err
+		case <-ctx.Done():
+			return fmt.Errorf("no Enter within %v", d)
 		}
+	})
+	if errors.Is(err, reconcile.ErrRolledBack) {
+		fmt.Fprintf(stdout, "rolled back:\n%v\n", p)
+		return err
 	}
-	if len(hosted) == 0 {
-		fmt.Fprintln(stdout, "no userspace WireGuard devices to serve")
-		return nil
+	if err != nil {
+		if !p.Empty() {
+			fmt.Fprintln(stdout, p)
+		}
+		return err
 	}
-	names := make([]string, len(hosted))
-	for i, d := range hosted {
-		names[i] = d.Name()
-	}
-	fmt.Fprintf(stdout, "serving %d userspace WireGuard device(s) until interrupted: %s\n", len(hosted), strings.Join(names, ", "))
-	<-ctx.Done()
-	closeAll(hosted)
-	fmt.Fprintf(stdout, "stopped serving; removed %s\n", strings.Join(names, ", "))
+	fmt.Fprintln(stdout, "kept")
 	return nil
 }
 
-func closeAll(devs []*wireguard.Device) {
-	for _, d := range devs {
-		d.Close()
+// serveDocument keeps the document applied until ctx is done (SIGINT or
+// SIGTERM): the Reconciler repairs drift, and hosts the userspace
+// WireGuard devices, which it removes when it closes. Handles of kernel
+// devices are only released: those devices stay without netctl.
+func serveDocument(ctx context.Context, r *reconcile.Reconciler, stdout io.Writer) error {
+	var names []string
+	for _, d := range r.WireGuardDevices() {
+		if d.Backend() == wireguard.BackendUserspace {
+			names = append(names, d.Name())
+		}
 	}
+	if len(names) == 0 {
+		fmt.Fprintln(stdout, "no userspace WireGuard devices to serve")
+		return nil
+	}
+	fmt.Fprintf(stdout, "serving %d userspace WireGuard device(s) until interrupted: %s\n", len(names), strings.Join(names, ", "))
+	if err := r.Start(ctx); err != nil {
+		return err
+	}
+	<-ctx.Done()
+	if err := r.Close(); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "stopped serving; removed %s\n", strings.Join(names, ", "))
+	return nil
 }
 
 func openNetns(name string) (*netprim.Namespace, error) {

@@ -1,8 +1,10 @@
 // Command quickstart shows netprim end to end without touching the host's
 // network: it makes two throwaway network namespaces joined by a veth pair,
-// applies a document (links up, IPv4 and IPv6 addresses, a route), prints
-// the plan, applies again to show "no changes", pings across both ways,
-// prints what the kernel reports, and removes everything.
+// gives each a reconcile.Reconciler with one source (links up, IPv4 and
+// IPv6 addresses, a route), prints the plan, applies, applies again to show
+// "no changes", pings across both ways, lets blue's Reconciler repair an
+// MTU changed behind its back, prints what the kernel reports, and removes
+// everything.
 //
 // Run it as root: sudo go run ./examples/quickstart
 package main
@@ -13,12 +15,13 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/netprim/netprim"
 	"github.com/netprim/netprim/addr"
-	"github.com/netprim/netprim/internal/document"
 	"github.com/netprim/netprim/link"
+	"github.com/netprim/netprim/reconcile"
 	"github.com/netprim/netprim/route"
 )
 
@@ -53,8 +56,8 @@ func run(ctx context.Context) error {
 	fmt.Printf("namespaces: red %s, blue %s\n\n", red.Path(), blue.Path())
 
 	// red: creates the veth pair, putting its peer into blue.
-	redDoc := document.Document{
-		Links: document.Links(
+	redDoc := reconcile.State{
+		Links: reconcile.Links(
 			link.Spec{Name: "lo", Up: up()},
 			link.Spec{Name: "red0", Kind: "veth", Veth: &link.Veth{Peer: "blue0", PeerNetns: blue.Path()}, MTU: 1400, Up: up()},
 		),
@@ -66,8 +69,8 @@ func run(ctx context.Context) error {
 	}
 	// blue: configures its end, and reaches red's loopback address through
 	// a route.
-	blueDoc := document.Document{
-		Links: document.Links(
+	blueDoc := reconcile.State{
+		Links: reconcile.Links(
 			link.Spec{Name: "lo", Up: up()},
 			link.Spec{Name: "blue0", MTU: 1400, Up: up()},
 		),
@@ -80,32 +83,65 @@ func run(ctx context.Context) error {
 		},
 	}
 
-	for _, step := range []struct {
+	// One Reconciler per namespace, each with one source: the state
+	// above. A daemon would add more sources (DHCP, a shared IP) and call
+	// Start to keep the kernel converged.
+	type node struct {
 		name string
 		ns   *netprim.Namespace
-		doc  document.Document
-	}{{"red", red, redDoc}, {"blue", blue, blueDoc}} {
-		p, err := document.Plan(ctx, step.ns, step.doc)
-		if err != nil {
-			return fmt.Errorf("plan %s: %w", step.name, err)
-		}
-		fmt.Printf("plan for %s:\n%s\n\n", step.name, indent(p.String()))
-		p, err = document.Apply(ctx, step.ns, step.doc)
-		if err != nil {
-			return fmt.Errorf("apply %s: %w", step.name, err)
-		}
-		fmt.Printf("applied to %s:\n%s\n\n", step.name, indent(p.String()))
+		r    *reconcile.Reconciler
+		src  *reconcile.Source
 	}
-	for _, step := range []struct {
+	var nodes []node
+	repaired := make(chan reconcile.Pass, 1) // blue's passes that changed something
+	for _, n := range []struct {
 		name string
 		ns   *netprim.Namespace
-		doc  document.Document
+		doc  reconcile.State
 	}{{"red", red, redDoc}, {"blue", blue, blueDoc}} {
-		p, err := document.Apply(ctx, step.ns, step.doc)
-		if err != nil {
-			return fmt.Errorf("apply %s again: %w", step.name, err)
+		var opts []reconcile.Option
+		if n.ns == blue {
+			opts = append(opts, reconcile.OnPass(func(p reconcile.Pass) {
+				if !p.Changes.Empty() {
+					select {
+					case repaired <- p:
+					default:
+					}
+				}
+			}))
 		}
-		fmt.Printf("applied to %s again: %s\n", step.name, p)
+		r, err := reconcile.New(n.ns, opts...)
+		if err != nil {
+			return err
+		}
+		defer r.Close()
+		src, err := r.AddSource("quickstart", 0)
+		if err != nil {
+			return err
+		}
+		if err := src.Set(n.doc); err != nil {
+			return err
+		}
+		nodes = append(nodes, node{n.name, n.ns, r, src})
+	}
+	for _, n := range nodes {
+		p, err := n.r.Plan(ctx)
+		if err != nil {
+			return fmt.Errorf("plan %s: %w", n.name, err)
+		}
+		fmt.Printf("plan for %s:\n%s\n\n", n.name, indent(p.String()))
+		p, err = n.r.Apply(ctx)
+		if err != nil {
+			return fmt.Errorf("apply %s: %w", n.name, err)
+		}
+		fmt.Printf("applied to %s:\n%s\n\n", n.name, indent(p.String()))
+	}
+	for _, n := range nodes {
+		p, err := n.r.Apply(ctx)
+		if err != nil {
+			return fmt.Errorf("apply %s again: %w", n.name, err)
+		}
+		fmt.Printf("applied to %s again: %s\n", n.name, p)
 	}
 	fmt.Println()
 
@@ -126,6 +162,37 @@ func run(ctx context.Context) error {
 		fmt.Printf("ping from %s to %s: reply in %v\n", probe.name, probe.dst, rtt.Round(time.Microsecond))
 	}
 	fmt.Println()
+
+	// Drift: blue's Reconciler runs in the background; someone else sets
+	// blue0's MTU to 1500; the link event wakes the links stage, which
+	// puts 1400 back.
+	blueR := nodes[1].r
+	for len(repaired) > 0 {
+		<-repaired // the passes above
+	}
+	passes := blueR.Status().Passes
+	if err := blueR.Start(ctx); err != nil {
+		return err
+	}
+	// The Reconciler starts with a pass of its own; changing the MTU
+	// right away is fine, but wait for that pass to keep the output tidy.
+	for blueR.Status().Passes == passes {
+		time.Sleep(5 * time.Millisecond)
+	}
+	changed := time.Now()
+	if _, err := link.Apply(ctx, blue, []link.Spec{{Name: "blue0", MTU: 1500}}, netprim.WithOwner(netprim.Owner{ID: 99, Name: "someone"})); err != nil {
+		return err
+	}
+	select {
+	case p := <-repaired:
+		fmt.Printf("someone set blue0's mtu to 1500; repaired after %v (%s):\n%s\n\n", time.Since(changed).Round(time.Microsecond),
+			strings.Join(p.Why, ", "), indent(p.Changes.String()))
+	case <-time.After(5 * time.Second):
+		return errors.New("blue0's mtu was not repaired within 5s")
+	}
+	if err := blueR.Close(); err != nil { // stops the background loop
+		return err
+	}
 
 	ls, err := link.List(ctx, blue, link.WithoutEthtool())
 	if err != nil {
@@ -155,10 +222,11 @@ func run(ctx context.Context) error {
 	}
 	fmt.Println()
 
-	// Removing everything: an empty document with prune deletes what the
-	// quickstart owns (the veth pair, and with it both ends); closing the
-	// namespaces frees them.
-	p, err := document.Apply(ctx, red, document.Document{}, netprim.WithPrune())
+	// Removing everything: with its source cleared, red's Reconciler
+	// prunes what it owns (the veth pair, and with it both ends); closing
+	// the namespaces frees them.
+	nodes[0].src.Clear()
+	p, err := nodes[0].r.Apply(ctx)
 	if err != nil {
 		return fmt.Errorf("clean up: %w", err)
 	}

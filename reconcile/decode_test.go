@@ -1,4 +1,4 @@
-package document
+package reconcile
 
 import (
 	"bytes"
@@ -15,7 +15,7 @@ import (
 )
 
 func TestDecodeTestdata(t *testing.T) {
-	files, err := filepath.Glob("../../examples/netctl/testdata/*.yaml")
+	files, err := filepath.Glob("../examples/netctl/testdata/*.yaml")
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no testdata: %v", err)
 	}
@@ -64,7 +64,7 @@ func TestDecodeErrorsNameTheField(t *testing.T) {
 
 func TestDecodeEmpty(t *testing.T) {
 	d, err := Decode(strings.NewReader(""))
-	if err != nil || !reflect.DeepEqual(d, Document{}) {
+	if err != nil || !reflect.DeepEqual(d, State{}) {
 		t.Fatalf("empty document: %+v, %v", d, err)
 	}
 }
@@ -72,7 +72,7 @@ func TestDecodeEmpty(t *testing.T) {
 // FuzzDecode: decoding never panics, and a document that decodes and
 // validates encodes to YAML that decodes to the same document.
 func FuzzDecode(f *testing.F) {
-	files, _ := filepath.Glob("../../examples/netctl/testdata/*.yaml")
+	files, _ := filepath.Glob("../examples/netctl/testdata/*.yaml")
 	for _, p := range files {
 		if data, err := os.ReadFile(p); err == nil {
 			f.Add(data)
@@ -111,3 +111,4 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+

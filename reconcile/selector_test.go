@@ -1,4 +1,4 @@
-package document
+package reconcile
 
 import (
 	"errors"
@@ -38,7 +38,7 @@ func TestDecodeDeviceSelector(t *testing.T) {
 		t.Fatal(err)
 	}
 	yes, uplink := true, "uplink"
-	want := Document{
+	want := State{
 		Links: []Link{
 			{Spec: link.Spec{MTU: 9000, Up: &yes}, DeviceSelector: &selector.Selector{Driver: "virtio_net", HardwareAddr: "52:54:00:*"}},
 			{Spec: link.Spec{Alias: &uplink}, DeviceSelector: &selector.Selector{BusPath: "0*", Physical: &yes}},
@@ -66,13 +66,13 @@ func TestDecodeDeviceSelector(t *testing.T) {
 func TestDeviceSelectorErrors(t *testing.T) {
 	for _, tc := range []struct{ doc, want string }{
 		{"links:\n  - name: eth0\n    deviceSelector: {driver: e1000e}\n",
-			"document: links[0]: name eth0 and deviceSelector both given"},
-		{"links:\n  - {name: lo}\n  - mtu: 1400\n", "document: links[1]: give name or deviceSelector"},
-		{"links:\n  - deviceSelector: {busPath: \"00:[\"}\n", `document: links[0].deviceSelector: selector: busPath: bad pattern "00:["`},
-		{"links:\n  - deviceSelector: {}\n    mtu: 1400\n", "document: links[0].deviceSelector: selector: no field set"},
-		{"links:\n  - deviceSelector: {pciID: 1af4}\n", "document: links[0].deviceSelector: selector: pciID"},
-		{"links:\n  - deviceSelector: {driver: veth}\n    kind: dummy\n", "document: links[0].kind: dummy: a device chosen by deviceSelector must exist already"},
-		{"links:\n  - deviceSelector: {driver: veth}\n    veth: {peer: x}\n", "document: links[0].kind: veth"},
+			"links[0]: name eth0 and deviceSelector both given"},
+		{"links:\n  - {name: lo}\n  - mtu: 1400\n", "links[1]: give name or deviceSelector"},
+		{"links:\n  - deviceSelector: {busPath: \"00:[\"}\n", `links[0].deviceSelector: selector: busPath: bad pattern "00:["`},
+		{"links:\n  - deviceSelector: {}\n    mtu: 1400\n", "links[0].deviceSelector: selector: no field set"},
+		{"links:\n  - deviceSelector: {pciID: 1af4}\n", "links[0].deviceSelector: selector: pciID"},
+		{"links:\n  - deviceSelector: {driver: veth}\n    kind: dummy\n", "links[0].kind: dummy: a device chosen by deviceSelector must exist already"},
+		{"links:\n  - deviceSelector: {driver: veth}\n    veth: {peer: x}\n", "links[0].kind: veth"},
 		{"links:\n  - {name: lo}\n  - deviceSelector: {driver: veth}\n    mtu: 70000\n", "link: spec[1].mtu: 70000 out of range"},
 		{"links:\n  - deviceSelector: {driver: veth}\n    master: selected0\n", ""}, // the stand-in name never clashes
 		{"links:\n  - deviceSelector: {driver: veth, speed: 1}\n", "links[0] (line 2)"},
@@ -97,8 +97,8 @@ func TestDeviceSelectorErrors(t *testing.T) {
 	}
 }
 
-// TestLinkSpecs resolves selectors against a listing, as Plan and Apply
-// do with the namespace's links.
+// TestLinkSpecs resolves selectors against a listing, as every pass does
+// with the namespace's links.
 func TestLinkSpecs(t *testing.T) {
 	links := []link.Status{
 		{Index: 1, Name: "lo", Flags: []string{"LOOPBACK"}, ParentNetnsID: -1},
@@ -108,7 +108,7 @@ func TestLinkSpecs(t *testing.T) {
 		// A VLAN on enp0s3 shows its address but is not a second match.
 		{Index: 5, Name: "enp0s3.7", Kind: "vlan", HardwareAddr: "52:54:00:12:34:56", ParentIndex: 2, ParentNetnsID: -1},
 	}
-	decode := func(doc string) Document {
+	decode := func(doc string) State {
 		t.Helper()
 		d, err := Decode(strings.NewReader(doc))
 		if err == nil {
@@ -126,9 +126,13 @@ func TestLinkSpecs(t *testing.T) {
   - deviceSelector: {driver: veth, hardwareAddr: "*:02"}
     up: true
 `)
-	specs, err := d.linkSpecs(links)
-	if err != nil {
-		t.Fatal(err)
+	resolved, errs := resolveSelectors(d.Links, links)
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	specs := make([]link.Spec, len(resolved))
+	for i, l := range resolved {
+		specs[i] = l.Spec
 	}
 	var names []string
 	for _, s := range specs {
@@ -141,15 +145,15 @@ func TestLinkSpecs(t *testing.T) {
 		t.Fatalf("resolved specs lost fields: %+v", specs)
 	}
 	if d.Links[1].Name != "" {
-		t.Fatal("linkSpecs changed the document")
+		t.Fatal("resolveSelectors changed the document")
 	}
 	d = decode(`links:
   - {name: lo, up: true}
   - deviceSelector: {hardwareAddr: "52:54:00:12:34:56"}
     mtu: 9000
 `)
-	if specs, err := d.linkSpecs(links); err != nil || specs[1].Name != "enp0s3" {
-		t.Fatalf("selector by the address a VLAN shares: %+v, %v", specs, err)
+	if got, errs := resolveSelectors(d.Links, links); len(errs) > 0 || got[1].Name != "enp0s3" {
+		t.Fatalf("selector by the address a VLAN shares: %+v, %v", got, errs)
 	}
 
 	for _, tc := range []struct {
@@ -158,16 +162,17 @@ func TestLinkSpecs(t *testing.T) {
 		want    string
 	}{
 		{"links:\n  - {name: lo}\n  - deviceSelector: {driver: veth}\n", selector.ErrAmbiguous,
-			"document: links[1].deviceSelector: selector driver=veth: selector matches several devices: va, vb"},
+			"links[1].deviceSelector: selector driver=veth: selector matches several devices: va, vb"},
 		{"links:\n  - deviceSelector: {driver: e1000e}\n", netprim.ErrNotFound,
-			"document: links[0].deviceSelector: selector driver=e1000e: no device matches"},
+			"links[0].deviceSelector: selector driver=e1000e: no device matches"},
 		{"links:\n  - {name: vb}\n  - deviceSelector: {hardwareAddr: \"0a:*:02\"}\n", netprim.ErrInvalidSpec,
-			"document: links[1].deviceSelector: vb is also links[0]"},
+			"links[1].deviceSelector: vb is also links[0]"},
 		{"links:\n  - deviceSelector: {pciID: 1af4:1000}\n  - {name: enp0s3}\n", netprim.ErrInvalidSpec,
-			"document: links[1].name: enp0s3 is also links[0]"},
+			"links[1].name: enp0s3 is also links[0]"},
 	} {
 		d := decode(tc.doc)
-		_, err := d.linkSpecs(links)
+		_, errs := resolveSelectors(d.Links, links)
+		err := errors.Join(errs...)
 		if !errors.Is(err, tc.wantErr) || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%q: %v, want %v: %q", tc.doc, err, tc.wantErr, tc.want)
 		}

@@ -1,4 +1,4 @@
-package document
+package reconcile
 
 import (
 	"errors"
@@ -56,22 +56,5 @@ func TestDecodeWireGuard(t *testing.T) {
 		if err != nil && strings.Contains(err.Error(), k.Reveal()) {
 			t.Errorf("error shows the private key: %v", err)
 		}
-	}
-}
-
-// TestWireGuardBackendOptions: without WithWireGuardDevices only the
-// kernel backend is used, and asking for userspace is an error.
-func TestWireGuardBackendOptions(t *testing.T) {
-	wo, err := wgOptions(nil)
-	if err != nil || wireguard.BackendOf(wo...) != wireguard.BackendKernel {
-		t.Errorf("default: backend %s, %v; want kernel", wireguard.BackendOf(wo...), err)
-	}
-	if _, err := wgOptions([]netprim.Option{wireguard.WithBackend(wireguard.BackendUserspace)}); !errors.Is(err, netprim.ErrInvalidSpec) {
-		t.Errorf("userspace without a host: %v, want ErrInvalidSpec", err)
-	}
-	var devs []*wireguard.Device
-	wo, err = wgOptions([]netprim.Option{WithWireGuardDevices(&devs)})
-	if err != nil || wireguard.BackendOf(wo...) != wireguard.BackendAuto {
-		t.Errorf("hosted: backend %s, %v; want auto", wireguard.BackendOf(wo...), err)
 	}
 }
