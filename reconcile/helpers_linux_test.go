@@ -2,7 +2,10 @@ package reconcile_test
 
 import (
 	"errors"
+	"github.com/vishvananda/netns"
+	"net"
 	"net/netip"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -13,7 +16,12 @@ import (
 	"github.com/netprim/netprim/resolv"
 )
 
-func TestMain(m *testing.M) { nstest.Main(m) }
+func TestMain(m *testing.M) {
+	if path := os.Getenv(killChildEnv); path != "" {
+		killChild(path) // never returns
+	}
+	nstest.Main(m)
+}
 
 func pfx(s string) netip.Prefix { return netip.MustParsePrefix(s) }
 func ip(s string) netip.Addr    { return netip.MustParseAddr(s) }
@@ -121,3 +129,18 @@ func joined(s []string) string { return strings.Join(s, "; ") }
 var resolvSpec = resolv.ResolverSpec{Nameservers: []netip.Addr{netip.MustParseAddr("192.0.2.53")}}
 
 func errorsAs(err error, target any) bool { return errors.As(err, target) }
+
+// nsHandle returns the namespace handle of n for vishvananda/netlink.
+func nsHandle(t testing.TB, n *nstest.NS) netns.NsHandle {
+	t.Helper()
+	h, err := netns.GetFromPath(n.Path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { h.Close() })
+	return h
+}
+
+func toIPNet(p netip.Prefix) *net.IPNet {
+	return &net.IPNet{IP: p.Addr().AsSlice(), Mask: net.CIDRMask(p.Bits(), p.Addr().BitLen())}
+}
