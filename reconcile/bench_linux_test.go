@@ -216,6 +216,7 @@ func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond)
 //	go test -run '^$' -bench Resync -benchtime 20x ./reconcile/
 func BenchmarkResync(b *testing.B) {
 	n := nstest.New(b)
+	requireNftInet(b, n)
 	ctx := context.Background()
 	var writes int64
 	r, err := reconcile.New(n.Namespace, reconcile.WithApplyOptions(netprim.WithWriteCounter(&writes)))

@@ -144,3 +144,13 @@ func nsHandle(t testing.TB, n *nstest.NS) netns.NsHandle {
 func toIPNet(p netip.Prefix) *net.IPNet {
 	return &net.IPNet{IP: p.Addr().AsSlice(), Mask: net.CIDRMask(p.Bits(), p.Addr().BitLen())}
 }
+
+// requireNftInet skips a test that needs nftables inet tables where the
+// kernel has none (the kernel tier): those tests run on the host tier.
+func requireNftInet(t testing.TB, n *nstest.NS) {
+	t.Helper()
+	if _, err := n.Exec("nft", "add", "table", "inet", "probe"); err != nil {
+		t.Skipf("kernel lacks nftables inet tables (the kernel tier has none; this test runs on the host tier): %v", err)
+	}
+	n.Run(t, "nft", "delete", "table", "inet", "probe")
+}

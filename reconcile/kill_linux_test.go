@@ -94,6 +94,7 @@ func TestKillMidPass(t *testing.T) {
 	for _, delay := range []time.Duration{2 * time.Millisecond, 15 * time.Millisecond, 40 * time.Millisecond, 80 * time.Millisecond, 150 * time.Millisecond} {
 		t.Run(delay.String(), func(t *testing.T) {
 			n := nstest.New(t)
+			requireNftInet(t, n)
 			cmd := exec.Command(exe, "-test.run=^$")
 			cmd.Env = append(os.Environ(), killChildEnv+"="+n.Path)
 			out, err := cmd.StdoutPipe()
