@@ -76,7 +76,31 @@ func RequireModules(t testing.TB, mods ...string) {
 		}
 	}
 	if len(missing) > 0 {
+		failOnKernelTier(t, missing...)
 		t.Skip(lacks(strings.Join(missing, ", ")))
+	}
+}
+
+// kernelTierModules are the modules the kernel tier exists for: its kernel
+// has them, so a test there that finds one missing fails instead of
+// skipping (a skip would hide that the tier lost its modules, and with
+// them every test it runs).
+var kernelTierModules = map[string]bool{
+	"8021q": true, "bonding": true, "bridge": true, "dummy": true,
+	"macvlan": true, "veth": true, "vrf": true, "vxlan": true,
+}
+
+// failOnKernelTier fails t on the kernel tier when one of missing is a
+// module that tier promises.
+func failOnKernelTier(t testing.TB, missing ...string) {
+	t.Helper()
+	if !InKernelTier() {
+		return
+	}
+	for _, m := range missing {
+		if kernelTierModules[m] {
+			t.Fatalf("nstest: the kernel tier lacks %s, which its kernel has as a module: module loading is broken (see scripts/umlexec: /lib/modules)", m)
+		}
 	}
 }
 
@@ -98,6 +122,7 @@ func RequireLinkKind(t testing.TB, kind string) {
 				module = m
 			}
 		}
+		failOnKernelTier(t, module)
 		t.Skip(lacks(fmt.Sprintf("link type %s (module %s)", kind, module)))
 	}
 }
