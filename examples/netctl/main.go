@@ -3,7 +3,7 @@
 //
 //	netctl get links|bonds|vlans|bridges|addresses|routes|rules|firewall|wireguard [-o table|wide|json|yaml] [--netns NAME] [--table NAME]
 //	netctl plan -f DOC.yaml [--prune] [--owner ID] [--netns NAME] [--root DIR] [--uts PATH]
-//	netctl apply -f DOC.yaml [--serve] [--prune] [--owner ID] [--netns NAME] [--root DIR] [--uts PATH]
+//	netctl apply -f DOC.yaml [--serve] [--try DURATION] [--prune] [--owner ID] [--netns NAME] [--root DIR] [--uts PATH]
 //
 // See README.md beside this file for the document format.
 package main
@@ -22,7 +22,7 @@ import (
 const usage = `usage:
   netctl get links|bonds|vlans|bridges|addresses|routes|rules|firewall|wireguard [-o table|wide|json|yaml] [--netns NAME] [--table NAME]
   netctl plan  -f DOC.yaml [--prune] [--owner ID] [--netns NAME] [--root DIR] [--uts PATH]
-  netctl apply -f DOC.yaml [--serve] [--prune] [--owner ID] [--netns NAME] [--root DIR] [--uts PATH]
+  netctl apply -f DOC.yaml [--serve] [--try DURATION] [--prune] [--owner ID] [--netns NAME] [--root DIR] [--uts PATH]
 `
 
 func main() {
