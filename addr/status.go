@@ -41,7 +41,8 @@ type Status struct {
 	Protocol uint8 `json:"protocol,omitempty" yaml:"protocol,omitempty"`
 }
 
-// String renders the address as in a Plan: "192.0.2.10/24 dev veth0".
+// String renders the address as Plan and Watch name it, with Spec.String:
+// "192.0.2.10/24 dev veth0" or "10.0.0.1 peer 10.0.0.2/32 dev ppp0".
 func (st Status) String() string { return object(st.Address, st.Peer, st.Link) }
 
 // Spec returns the Spec that Apply would need to keep this address as it

@@ -3,6 +3,7 @@ package addr_test
 import (
 	"context"
 	"fmt"
+	"net/netip"
 	"strings"
 	"testing"
 
@@ -120,3 +121,43 @@ var (
 	watchBatch    = watchtest.Batch
 	watchOverflow = watchtest.Overflow
 )
+
+// TestWatchNamesAsPlan: the event for an address Apply added, and for one
+// it pruned, names it exactly as the Change of the Plan did.
+func TestWatchNamesAsPlan(t *testing.T) {
+	n := nstest.New(t)
+	n.Run(t, "ip", "link", "add", "va", "type", "veth", "peer", "name", "vb")
+	ch := watchStart(t, n.Namespace)
+	ctx := context.Background()
+	pfx, ip := netip.MustParsePrefix, netip.MustParseAddr
+	want := []addr.Spec{
+		{Link: "va", Address: pfx("192.0.2.10/24")},
+		{Link: "va", Address: pfx("192.0.2.11/24"), Label: "va:1", AutoBroadcast: true},
+		{Link: "vb", Address: pfx("10.0.0.1/32"), Peer: ip("10.0.0.2")},
+		{Link: "va", Address: pfx("2001:db8::10/64"), Flags: []string{"nodad"}},
+	}
+	for _, step := range []struct {
+		name   string
+		want   []addr.Spec
+		action netprim.Action
+		n      int
+	}{
+		{"add", want, netprim.Add, len(want)},
+		{"prune", want[:1], netprim.Delete, len(want) - 1},
+	} {
+		p, err := addr.Apply(ctx, n.Namespace, step.want, netprim.WithPrune())
+		if err != nil {
+			t.Fatalf("%s: %v", step.name, err)
+		}
+		evs := watchtest.FromPlan(p)
+		if len(evs) != step.n {
+			t.Fatalf("%s: plan\n%s\nwant %d changes", step.name, p, step.n)
+		}
+		for _, ev := range evs {
+			if ev.Action != step.action {
+				t.Fatalf("%s: plan has %v", step.name, ev)
+			}
+		}
+		watchExpect(t, ch, evs...)
+	}
+}

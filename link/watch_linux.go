@@ -10,7 +10,8 @@ import (
 // Watch reports changes of the links in ns (nil: the caller's namespace)
 // until ctx ends, then closes the channel.
 //
-// Each event has Kind "link" and names the link: Action netprim.Add when a
+// Each event has Kind "link" and names the link as a Plan does, by its
+// interface name (Spec.Name, Status.Name): Action netprim.Add when a
 // link appeared or changed (any attribute: MTU, flags, carrier, master,
 // ...), netprim.Delete when it was removed or left the namespace. A rename
 // is reported as Delete of the old name and Add of the new one. The kernel

@@ -83,6 +83,44 @@ func TestWatchCancelCloses(t *testing.T) {
 	}
 }
 
+// TestWatchNamesAsPlan: the event for a link Apply created, and for one it
+// pruned, names it exactly as the Change of the Plan did: by its name.
+func TestWatchNamesAsPlan(t *testing.T) {
+	n := nstest.New(t)
+	ch := watchStart(t, n.Namespace)
+	ctx := context.Background()
+	up := true
+	want := []link.Spec{
+		{Name: "wa", Veth: &link.Veth{Peer: "wb"}, MTU: 1400, Up: &up},
+		{Name: "wmv", MACVLAN: &link.MACVLAN{Parent: "wa"}},
+		{Name: "wvx", VXLAN: &link.VXLAN{VNI: 42, Port: 4789}},
+	}
+	for _, step := range []struct {
+		name   string
+		want   []link.Spec
+		action netprim.Action
+		n      int
+	}{
+		{"add", want, netprim.Add, len(want)},
+		{"prune", want[:1], netprim.Delete, len(want) - 1},
+	} {
+		p, err := link.Apply(ctx, n.Namespace, step.want, netprim.WithPrune())
+		if err != nil {
+			t.Fatalf("%s: %v", step.name, err)
+		}
+		evs := watchtest.FromPlan(p)
+		if len(evs) != step.n {
+			t.Fatalf("%s: plan\n%s\nwant %d changes", step.name, p, step.n)
+		}
+		for _, ev := range evs {
+			if ev.Action != step.action {
+				t.Fatalf("%s: plan has %v", step.name, ev)
+			}
+		}
+		watchExpect(t, ch, evs...)
+	}
+}
+
 func watchStart(t *testing.T, ns *netprim.Namespace, opts ...netprim.WatchOption) <-chan netprim.Event {
 	t.Helper()
 	return watchtest.Start(t, func(ctx context.Context) (<-chan netprim.Event, error) {

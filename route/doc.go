@@ -25,6 +25,22 @@
 // key is added; the route with the old key is a different route, which
 // Apply deletes, after all additions, when pruning.
 //
+// # Names in Plans and events
+//
+// A route or rule has one name, used by the Plan's changes and by the
+// events of Watch alike (Spec.String, Status.String, Rule.String,
+// RuleStatus.String): the words of ip(8) for what identifies and describes
+// it, "198.51.100.0/24 via 192.0.2.1 dev veth0 table 100 metric 10". The
+// event for a route Apply added names it exactly as the Plan's change did,
+// with one limit: a Spec with a gateway and no link leaves the link to the
+// kernel, so the Plan names the route without "dev" while the kernel, and
+// so List and Watch, report the link it picked; give the link to have one
+// name everywhere. The protocol is the owner, not part of the name:
+// a Plan that prunes another protocol's route in an owned table says so
+// in the change's reason. The one exception is the kernel's own routes and
+// rules (protocol kernel), which Apply never touches: their names carry
+// "proto kernel", where ip(8) puts it, so a reader tells them apart.
+//
 // # Ownership
 //
 // Every route Apply writes carries the owner id (netprim.Options.Owner.ID,

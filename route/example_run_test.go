@@ -75,7 +75,7 @@ func TestExampleApply(t *testing.T) {
 	checkOutput(t, runExample(t, n, ExampleApply),
 		"+ route 198.51.100.0/24 via 192.0.2.1 dev veth0",
 		"+ route 0.0.0.0/0 via 192.0.2.1 table 100",
-		"- route 10.0.0.0/8 via 192.0.2.1 dev veth0 table 100 proto static",
+		"- route 10.0.0.0/8 via 192.0.2.1 dev veth0 table 100 (proto static, in owned table 100)",
 		"- route 203.0.113.0/24 via 192.0.2.1 dev veth0",
 		"no changes",
 	)
@@ -124,5 +124,5 @@ func TestExampleApplyRules(t *testing.T) {
 
 func TestExampleWatch(t *testing.T) {
 	n := exampleNS(t)
-	checkOutput(t, runExample(t, n, ExampleWatch), "+ route blackhole 203.0.113.0/24 proto 78")
+	checkOutput(t, runExample(t, n, ExampleWatch), "+ route blackhole 203.0.113.0/24")
 }

@@ -250,7 +250,7 @@ func (m *monitor) events(t testing.TB) []string {
 			switch typ {
 			case unix.RTM_NEWROUTE, unix.RTM_DELROUTE:
 				var st Status
-				if ok, _ := parseRoute(data, &empty, &st); !ok {
+				if ok, _ := parseRoute(data, empty.name, &st); !ok {
 					continue
 				}
 				if typ == unix.RTM_NEWROUTE && st.Destination == netip.PrefixFrom(sentinel, 32) {

@@ -2,6 +2,7 @@ package route
 
 import (
 	"fmt"
+	"net/netip"
 	"slices"
 
 	"github.com/netprim/netprim"
@@ -199,12 +200,16 @@ func (d *routeDiff) changes(ops []routeOp) []netprim.Change {
 		switch op.kind {
 		case opAdd:
 			w := normalized(&d.want[op.want])
-			buf = appendRoute(buf[:0], &w, 0, 0, false)
+			buf = appendRoute(buf[:0], &w, 0, netip.Prefix{}, 0)
 			changes = append(changes, netprim.Change{Action: netprim.Add, Kind: "route", Object: string(buf)})
 		case opDelete:
 			h := &d.have[op.have]
-			buf = appendRoute(buf[:0], &h.Spec, 0, h.Protocol, h.Protocol != d.owner)
-			changes = append(changes, netprim.Change{Action: netprim.Delete, Kind: "route", Object: string(buf)})
+			buf = appendRoute(buf[:0], &h.Spec, 0, h.From, h.Protocol)
+			c := netprim.Change{Action: netprim.Delete, Kind: "route", Object: string(buf)}
+			if h.Protocol != d.owner {
+				c.Reason = "proto " + h.Protocol.String() + ", in owned table " + TableName(h.Table)
+			}
+			changes = append(changes, c)
 		case opReplace:
 			nw := normalized(&d.want[op.want])
 			w, h := &nw, &d.have[op.have]
@@ -213,7 +218,7 @@ func (d *routeDiff) changes(ops []routeOp) []netprim.Change {
 				if diff&f.f == 0 {
 					continue
 				}
-				buf = appendRoute(buf[:0], w, f.f, 0, false)
+				buf = appendRoute(buf[:0], w, f.f, netip.Prefix{}, 0)
 				changes = append(changes, netprim.Change{
 					Action: netprim.Modify, Kind: "route", Object: string(buf), Field: f.name,
 					From: fieldValue(&h.Spec, f.f, h.Protocol), To: fieldValue(w, f.f, d.owner),

@@ -2,7 +2,6 @@ package route
 
 import (
 	"errors"
-	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -142,7 +141,7 @@ func TestDiff(t *testing.T) {
 				kernelRoute(t, Spec{Destination: pfx("10.3.0.0/16"), Gateway: addr("192.0.2.1"), Table: 101}, ProtocolStatic),
 				kernelRoute(t, Spec{Destination: pfx("10.4.0.0/16"), Gateway: addr("192.0.2.1")}, ProtocolStatic),
 			},
-			out: []string{"- route 10.1.0.0/16 via 192.0.2.1 dev eth0 table 100 proto static"},
+			out: []string{"- route 10.1.0.0/16 via 192.0.2.1 dev eth0 table 100 (proto static, in owned table 100)"},
 		},
 		{
 			name:  "new key: add first, then delete the old one",
@@ -315,9 +314,15 @@ func TestRender(t *testing.T) {
 			t.Errorf("String() = %q, want %q", got, tt.want)
 		}
 	}
+	// The owner is not part of a route's name; the kernel's own routes
+	// say they are.
 	st := Status{Spec: tests[0].s, Protocol: ProtocolStatic}
-	if got := st.String(); !strings.Contains(got, "proto static") {
-		t.Errorf("Status.String() = %q", got)
+	if got := st.String(); got != tests[0].want {
+		t.Errorf("Status.String() = %q, want %q", got, tests[0].want)
+	}
+	st.Protocol = ProtocolKernel
+	if got, want := st.String(), "198.51.100.0/24 via 192.0.2.1 dev veth0 proto kernel metric 100"; got != want {
+		t.Errorf("Status.String() = %q, want %q", got, want)
 	}
 }
 

@@ -33,22 +33,36 @@ var fieldOrder = [...]struct {
 }
 
 // String renders the route in the words of ip-route(8), e.g.
-// "198.51.100.0/24 via 192.0.2.1 dev veth0 metric 100".
-func (s Spec) String() string { return string(appendRoute(nil, &s, 0, 0, false)) }
+// "198.51.100.0/24 via 192.0.2.1 dev veth0 metric 100": the Object of the
+// Plan's changes that add or modify it, and of the events Watch reports
+// for it once Apply wrote it (see Status.String).
+func (s Spec) String() string { return string(appendRoute(nil, &s, 0, netip.Prefix{}, 0)) }
 
-// String renders the route like Spec.String, adding "proto P".
+// String renders the route as Plan and Watch name it: like Spec.String,
+// so that the event for a route Apply wrote names it exactly as the Plan
+// did. The protocol is the route's owner, not part of its identity, and is
+// left out, with one exception: the kernel's own routes for addresses
+// (protocol kernel), which Apply never replaces or deletes, read
+// "... proto kernel ...", where ip(8) puts it, so a reader tells them
+// apart from a route a Spec would make. Status.Protocol has the owner of
+// every route. A source-specific route (From) reads "DST from SRC ...".
 func (s Status) String() string {
-	return string(appendRoute(nil, &s.Spec, 0, s.Protocol, true))
+	return string(appendRoute(nil, &s.Spec, 0, s.From, s.Protocol))
 }
 
 // appendRoute appends the ip-route(8) words for s, leaving out the fields
-// in skip and adding "proto" when showProto is set.
-func appendRoute(b []byte, s *Spec, skip fields, proto Protocol, showProto bool) []byte {
+// in skip, with "from" for a source prefix and "proto kernel" for the
+// kernel's own routes (see Status.String).
+func appendRoute(b []byte, s *Spec, skip fields, from netip.Prefix, proto Protocol) []byte {
 	if s.Type != "" && s.Type != TypeUnicast && skip&fType == 0 {
 		b = append(b, s.Type...)
 		b = append(b, ' ')
 	}
 	b = s.Destination.AppendTo(b)
+	if from.IsValid() {
+		b = append(b, " from "...)
+		b = from.AppendTo(b)
+	}
 	if s.TOS != 0 {
 		b = append(b, " tos 0x"...)
 		b = strconv.AppendUint(b, uint64(s.TOS), 16)
@@ -64,9 +78,8 @@ func appendRoute(b []byte, s *Spec, skip fields, proto Protocol, showProto bool)
 		b = append(b, " table "...)
 		b = appendTable(b, s.Table)
 	}
-	if showProto {
-		b = append(b, " proto "...)
-		b = append(b, proto.String()...)
+	if proto == ProtocolKernel {
+		b = append(b, " proto kernel"...)
 	}
 	if skip&fScope == 0 && s.Scope != "" && s.Scope != ScopeGlobal {
 		b = append(b, " scope "...)

@@ -223,8 +223,8 @@ func TestNewKeyAddsBeforeDelete(t *testing.T) {
 	}
 	ev := mon.events(t)
 	want := []string{
-		"new route 10.1.0.0/24 via 192.0.2.2 proto 78 metric 200",
-		"del route 10.1.0.0/24 via 192.0.2.2 proto 78 metric 100",
+		"new route 10.1.0.0/24 via 192.0.2.2 metric 200",
+		"del route 10.1.0.0/24 via 192.0.2.2 metric 100",
 	}
 	if d := cmp.Diff(want, ev); d != "" {
 		t.Errorf("events (-want +got):\n%s", d)
@@ -320,7 +320,7 @@ func TestOwnership(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantPlan = []string{"- route 10.25.0.0/24 via 192.0.2.2 dev va table 100 proto static", "- route 10.42.0.0/24 dev va scope link"}
+	wantPlan = []string{"- route 10.25.0.0/24 via 192.0.2.2 dev va table 100 (proto static, in owned table 100)", "- route 10.42.0.0/24 dev va scope link"}
 	if d := cmp.Diff(wantPlan, lines(plan.Changes)); d != "" {
 		t.Errorf("owned table plan (-want +got):\n%s", d)
 	}

@@ -298,13 +298,24 @@ func (r *Rule) check() (field, msg string) {
 }
 
 // String renders the rule in the words of ip-rule(8), e.g.
-// "100: not from all fwmark 0xca6c lookup 51820".
-func (r Rule) String() string { return string(appendRule(nil, &r, 0, false)) }
+// "100: not from all fwmark 0xca6c lookup 51820": the Object of the Plan's
+// change that adds it, and of the events Watch reports for it once
+// ApplyRules wrote it (see RuleStatus.String).
+func (r Rule) String() string { return string(appendRule(nil, &r, 0)) }
 
-// String renders the rule like Rule.String, adding "proto P".
-func (s RuleStatus) String() string { return string(appendRule(nil, &s.Rule, s.Protocol, true)) }
+// String renders the rule as PlanRules and Watch name it: like
+// Rule.String, so that the event for a rule ApplyRules wrote names it
+// exactly as the Plan did. The protocol is the rule's owner, not part of
+// its identity, and is left out, except for the kernel's own rules
+// (protocol kernel: the default rules of priorities 0, 32766 and 32767),
+// which read "... proto kernel". RuleStatus.Protocol has the owner of every
+// rule. Selectors and actions a Rule cannot express (tos, ipproto, ports,
+// goto targets, l3mdev) are not named.
+func (s RuleStatus) String() string { return string(appendRule(nil, &s.Rule, s.Protocol)) }
 
-func appendRule(b []byte, r *Rule, proto Protocol, showProto bool) []byte {
+// appendRule appends the ip-rule(8) words for r, with "proto kernel" for
+// the kernel's own rules.
+func appendRule(b []byte, r *Rule, proto Protocol) []byte {
 	b = strconv.AppendUint(b, uint64(r.Priority), 10)
 	b = append(b, ':')
 	if r.Invert {
@@ -352,9 +363,8 @@ func appendRule(b []byte, r *Rule, proto Protocol, showProto bool) []byte {
 		b = append(b, " suppress_prefixlength "...)
 		b = strconv.AppendInt(b, int64(*r.SuppressPrefixLength), 10)
 	}
-	if showProto {
-		b = append(b, " proto "...)
-		b = append(b, proto.String()...)
+	if proto == ProtocolKernel {
+		b = append(b, " proto kernel"...)
 	}
 	if !r.From.IsValid() && !r.To.IsValid() && r.Family == FamilyIPv6 {
 		b = append(b, " family inet6"...)

@@ -110,11 +110,11 @@ func (d *ruleDiff) run() ([]ruleOp, []netprim.Change) {
 			switch {
 			case hit.stale:
 				changes = append(changes, netprim.Change{Action: netprim.Delete, Kind: "rule",
-					Object: string(appendRule(nil, &hit.r, hit.proto, hit.proto != d.owner))})
+					Object: string(appendRule(nil, &hit.r, hit.proto))})
 			default:
 				readd = append(readd, ruleOp{add: true, rule: hit.r, change: len(changes)})
 				changes = append(changes, netprim.Change{Action: netprim.Recreate, Kind: "rule",
-					Object: hit.r.String(), Disruptive: true,
+					Object: string(appendRule(nil, &hit.r, hit.proto)), Disruptive: true,
 					Reason: "the kernel cannot delete rule " + filter.String() + " without it"})
 			}
 			if j == i {

@@ -1,5 +1,7 @@
 package route
 
+import "net/netip"
+
 // Status is a route as the kernel reports it. Its Spec part uses the same
 // conventions as a normalized Spec, so for a route that Apply wrote
 // Status.Spec equals the normalized Spec (with Link filled in when the
@@ -20,4 +22,8 @@ type Status struct {
 	Flags Flags `json:"flags,omitempty" yaml:"flags,omitempty"`
 	// LinkIndex is the interface index of Link (0 when none or multipath).
 	LinkIndex int `json:"linkIndex,omitempty" yaml:"linkIndex,omitempty"`
+	// From is the source prefix of a source-specific route (ip's "from",
+	// RTA_SRC; IPv6 only), zero for every other route. A Spec cannot ask
+	// for one: Plan and Apply never change or delete such a route.
+	From netip.Prefix `json:"from,omitzero" yaml:"from"`
 }

@@ -73,7 +73,7 @@ func dumpRoutes(ctx context.Context, c *nl.Conn, l *links) (routes []Status, opa
 			cur = make([]Status, 0, min(2*cap(cur), 4096))
 		}
 		cur = append(cur, Status{})
-		ok, op := parseRoute(data, l, &cur[len(cur)-1])
+		ok, op := parseRoute(data, l.name, &cur[len(cur)-1])
 		if !ok {
 			cur = cur[:len(cur)-1]
 			return nil
@@ -95,10 +95,11 @@ func dumpRoutes(ctx context.Context, c *nl.Conn, l *links) (routes []Status, opa
 	return append(routes, cur...), opaque, nil
 }
 
-// parseRoute decodes one RTM_NEWROUTE message into st. ok is false for
-// messages that are not IPv4/IPv6 routing table entries (cache entries,
-// multicast routing, MPLS). opaque is set for routes with a source prefix.
-func parseRoute(data []byte, l *links, st *Status) (ok, opaque bool) {
+// parseRoute decodes one RTM_NEWROUTE or RTM_DELROUTE message into st,
+// naming interface indexes with name. ok is false for messages that are
+// not IPv4/IPv6 routing table entries (cache entries, multicast routing,
+// MPLS). opaque is set for routes with a source prefix.
+func parseRoute(data []byte, name func(int32) string, st *Status) (ok, opaque bool) {
 	if len(data) < unix.SizeofRtMsg {
 		return false, false
 	}
@@ -116,11 +117,13 @@ func parseRoute(data []byte, l *links, st *Status) (ok, opaque bool) {
 	st.Flags = Flags(flags & 0xff)
 	st.OnLink = flags&unix.RTNH_F_ONLINK != 0
 	st.Flags &^= FlagOnLink
-	var dst netip.Addr
+	var dst, src netip.Addr
 	nl.Attrs(data[unix.SizeofRtMsg:], func(t uint16, v []byte) bool {
 		switch t {
 		case unix.RTA_DST:
 			dst, _ = nl.Addr(v)
+		case unix.RTA_SRC:
+			src, _ = nl.Addr(v)
 		case unix.RTA_OIF:
 			st.LinkIndex = int(int32(nl.U32(v)))
 		case unix.RTA_GATEWAY:
@@ -141,7 +144,7 @@ func parseRoute(data []byte, l *links, st *Status) (ok, opaque bool) {
 				return true
 			})
 		case unix.RTA_MULTIPATH:
-			st.NextHops = parseHops(v, l, &st.Flags)
+			st.NextHops = parseHops(v, name, &st.Flags)
 		}
 		return true
 	})
@@ -153,10 +156,13 @@ func parseRoute(data []byte, l *links, st *Status) (ok, opaque bool) {
 		}
 	}
 	st.Destination = netip.PrefixFrom(dst, int(dstLen))
+	if srcLen != 0 && src.IsValid() {
+		st.From = netip.PrefixFrom(src, int(srcLen))
+	}
 	if st.Type.reject() {
 		st.LinkIndex = 0
 	}
-	st.Link = l.name(int32(st.LinkIndex))
+	st.Link = name(int32(st.LinkIndex))
 	return true, srcLen != 0
 }
 
@@ -171,7 +177,7 @@ func parseVia(v []byte) netip.Addr {
 
 // parseHops decodes RTA_MULTIPATH: rtnexthop structs, each followed by its
 // attributes. Hop flags other than onlink are added to flags.
-func parseHops(v []byte, l *links, flags *Flags) []NextHop {
+func parseHops(v []byte, name func(int32) string, flags *Flags) []NextHop {
 	hops := make([]NextHop, 0, 2)
 	for len(v) >= unix.SizeofRtNexthop {
 		hl := int(binary.NativeEndian.Uint16(v))
@@ -182,7 +188,7 @@ func parseHops(v []byte, l *links, flags *Flags) []NextHop {
 		h := NextHop{
 			Weight: int(v[3]) + 1,
 			OnLink: hf&unix.RTNH_F_ONLINK != 0,
-			Link:   l.name(int32(binary.NativeEndian.Uint32(v[4:]))),
+			Link:   name(int32(binary.NativeEndian.Uint32(v[4:]))),
 		}
 		*flags |= Flags(hf) &^ FlagOnLink
 		nl.Attrs(v[unix.SizeofRtNexthop:hl], func(t uint16, av []byte) bool {

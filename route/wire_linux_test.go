@@ -57,7 +57,7 @@ func multipathMessage() []byte {
 func TestParseRoute(t *testing.T) {
 	l := links{byIndex: map[int32]string{2: "eth0"}}
 	var st Status
-	if ok, opaque := parseRoute(multipathMessage(), &l, &st); !ok || opaque {
+	if ok, opaque := parseRoute(multipathMessage(), l.name, &st); !ok || opaque {
 		t.Fatalf("parseRoute: ok %v opaque %v", ok, opaque)
 	}
 	want := Status{
@@ -70,7 +70,7 @@ func TestParseRoute(t *testing.T) {
 	}
 	cloned := multipathMessage()
 	binary.NativeEndian.PutUint32(cloned[8:], unix.RTM_F_CLONED)
-	if ok, _ := parseRoute(cloned, &l, &Status{}); ok {
+	if ok, _ := parseRoute(cloned, l.name, &Status{}); ok {
 		t.Error("a cloned route was not skipped")
 	}
 }
@@ -90,7 +90,7 @@ func FuzzParse(f *testing.F) {
 	l := links{byIndex: map[int32]string{2: "eth0"}}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		var st Status
-		parseRoute(data, &l, &st)
+		parseRoute(data, l.name, &st)
 		_ = st.String()
 		var rs RuleStatus
 		parseRule(data, &rs)

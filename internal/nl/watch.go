@@ -46,7 +46,19 @@ type WatchConfig struct {
 	ReceiveBuffer int
 	// Queue is the capacity of the returned channel; zero means 256.
 	Queue int
+	// Address, Route and Rule name the objects of address, route and rule
+	// events. Each watched kind needs its renderer: the packages addr and
+	// route pass the ones of their Status types, so that an Event names an
+	// object exactly as a Plan's Change does. Links are named by their
+	// interface name.
+	Address, Route, Rule Renderer
 }
+
+// Renderer returns the Object of an event for one rtnetlink message: data
+// is the message as the kernel sent it (fixed header and attributes), name
+// returns the name of an interface index ("" for 0). ok is false for a
+// message that is not reported (a cached route, an unknown family).
+type Renderer func(data []byte, name func(index int32) string) (object string, ok bool)
 
 // LinkGroups, AddressGroups, RouteGroups and RuleGroups return the rtnetlink
 // multicast groups for one kind of object (both address families where the
@@ -91,12 +103,12 @@ var groupKind = map[uint32]string{
 //
 // Every NEW message becomes an Event with Action netprim.Add (the object
 // appeared or changed), every DEL message one with netprim.Delete. Object
-// names the object in the words of ip(8), as the packages' Status strings
-// do: "veth0", "192.0.2.10/24 dev veth0",
-// "198.51.100.0/24 via 192.0.2.1 dev veth0 table 100 proto 78 metric 10",
-// "100: from all fwmark 0x40/0x60 lookup 180 proto 78" (see renderRoute and
-// renderRule). A renamed link is reported as Delete of the old name and Add
-// of the new one. Link messages of other families (AF_BRIDGE port state)
+// is the link's name, or what cfg's Renderer of the kind returns (the
+// packages' Status strings: "192.0.2.10/24 dev veth0",
+// "198.51.100.0/24 via 192.0.2.1 dev veth0 table 100 metric 10",
+// "100: from all fwmark 0x40/0x60 lookup 180"). Watching addresses, routes
+// or rules without the kind's Renderer is refused. A renamed link is
+// reported as Delete of the old name and Add of the new one. Link messages of other families (AF_BRIDGE port state)
 // are reported as Add: the link changed, it was not created or removed.
 //
 // What the kernel does not announce cannot be reported: a new alias or
@@ -146,6 +158,7 @@ type watchLink struct {
 
 type watcher struct {
 	ns      *netprim.Namespace
+	render  map[string]Renderer // by kind
 	rcvbuf  int
 	want    map[uint32]bool // requested groups
 	join    []uint32        // groups joined: want plus what names/resyncs need
@@ -178,6 +191,7 @@ func newWatcher(ctx context.Context, ns *netprim.Namespace, groups []uint32, cfg
 	}
 	w := &watcher{
 		ns:     ns,
+		render: map[string]Renderer{KindAddress: cfg.Address, KindRoute: cfg.Route, KindRule: cfg.Rule},
 		rcvbuf: cfg.ReceiveBuffer,
 		want:   map[uint32]bool{},
 		links:  map[int32]watchLink{},
@@ -197,6 +211,9 @@ func newWatcher(ctx context.Context, ns *netprim.Namespace, groups []uint32, cfg
 		k, ok := groupKind[g]
 		if !ok {
 			return nil, fmt.Errorf("watch: %w: unsupported rtnetlink group %d", netprim.ErrInvalidSpec, g)
+		}
+		if k != KindLink && w.render[k] == nil {
+			return nil, fmt.Errorf("watch: %w: no renderer for %s events", netprim.ErrInvalidSpec, k)
 		}
 		w.want[g] = true
 		kinds[k] = true
@@ -522,25 +539,26 @@ func (w *watcher) handle(ctx context.Context, p []byte) bool {
 		case unix.RTM_NEWLINK, unix.RTM_DELLINK:
 			evs = w.linkEvents(typ, data)
 		case unix.RTM_NEWADDR, unix.RTM_DELADDR:
-			fam, obj, good := renderAddr(data, name)
-			if !good {
-				break
-			}
+			fam := family(data)
 			if w.want[addrGroup(fam)] {
-				evs = append(evs, netprim.Event{Kind: KindAddress, Action: action(typ == unix.RTM_NEWADDR), Object: obj})
+				if obj, good := w.render[KindAddress](data, name); good {
+					evs = append(evs, netprim.Event{Kind: KindAddress, Action: action(typ == unix.RTM_NEWADDR), Object: obj})
+				}
 			}
 			if typ == unix.RTM_DELADDR && fam == unix.AF_INET && w.routes4 {
 				evs = append(evs, netprim.Event{Kind: KindRoute, Resync: true})
 			}
 		case unix.RTM_NEWROUTE, unix.RTM_DELROUTE:
-			fam, obj, good := renderRoute(data, name)
-			if good && w.want[routeGroup(fam)] {
-				evs = append(evs, netprim.Event{Kind: KindRoute, Action: action(typ == unix.RTM_NEWROUTE), Object: obj})
+			if w.want[routeGroup(family(data))] {
+				if obj, good := w.render[KindRoute](data, name); good {
+					evs = append(evs, netprim.Event{Kind: KindRoute, Action: action(typ == unix.RTM_NEWROUTE), Object: obj})
+				}
 			}
 		case unix.RTM_NEWRULE, unix.RTM_DELRULE:
-			fam, obj, good := renderRule(data)
-			if good && w.want[ruleGroup(fam)] {
-				evs = append(evs, netprim.Event{Kind: KindRule, Action: action(typ == unix.RTM_NEWRULE), Object: obj})
+			if w.want[ruleGroup(family(data))] {
+				if obj, good := w.render[KindRule](data, name); good {
+					evs = append(evs, netprim.Event{Kind: KindRule, Action: action(typ == unix.RTM_NEWRULE), Object: obj})
+				}
 			}
 		}
 		for _, ev := range evs {
@@ -598,6 +616,15 @@ func (w *watcher) linkEvents(typ uint16, data []byte) []netprim.Event {
 		evs = append(evs, netprim.Event{Kind: KindRoute, Resync: true})
 	}
 	return evs
+}
+
+// family returns the address family of an ifaddrmsg, rtmsg or
+// fib_rule_hdr: their first byte.
+func family(data []byte) uint8 {
+	if len(data) == 0 {
+		return 0
+	}
+	return data[0]
 }
 
 func action(isNew bool) netprim.Action {

@@ -7,6 +7,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -62,7 +63,16 @@ func Expect(t testing.TB, ch <-chan netprim.Event, want ...netprim.Event) {
 	}
 	var skipped []string
 	for len(missing) > 0 {
-		ev := Next(t, ch)
+		var ev netprim.Event
+		select {
+		case e, ok := <-ch:
+			if !ok {
+				t.Fatalf("event channel closed while waiting for %v (skipped %q)", want, skipped)
+			}
+			ev = e
+		case <-time.After(Hang):
+			t.Fatalf("no event after %v while waiting for %v (skipped %q)", Hang, missingList(missing), skipped)
+		}
 		if missing[ev] {
 			delete(missing, ev)
 			continue
@@ -74,9 +84,31 @@ func Expect(t testing.TB, ch <-chan netprim.Event, want ...netprim.Event) {
 	}
 }
 
+func missingList(m map[netprim.Event]bool) []string {
+	var out []string
+	for ev := range m {
+		out = append(out, ev.String())
+	}
+	slices.Sort(out)
+	return out
+}
+
 // Event builds a non-Resync event.
 func Event(a netprim.Action, kind, obj string) netprim.Event {
 	return netprim.Event{Kind: kind, Action: a, Object: obj}
+}
+
+// FromPlan returns the events Watch reports for the changes of p that
+// add or delete an object: each with the change's Kind, Action and
+// Object. Other changes (modifications, recreations) are left out.
+func FromPlan(p netprim.Plan) []netprim.Event {
+	var evs []netprim.Event
+	for _, c := range p.Changes {
+		if c.Action == netprim.Add || c.Action == netprim.Delete {
+			evs = append(evs, Event(c.Action, c.Kind, c.Object))
+		}
+	}
+	return evs
 }
 
 // Batch runs "ip -batch" with the given lines inside n.
