@@ -2,11 +2,11 @@ package firewall
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"net/netip"
-	"strings"
 	"syscall"
 
 	"github.com/google/nftables"
@@ -42,124 +42,139 @@ func isNotExist(err error) bool {
 	return errors.Is(err, syscall.ENOENT)
 }
 
-// read returns what the kernel holds in table.
-func read(c *nftables.Conn, table string) (observed, error) {
-	var o observed
-	t, err := c.ListTableOfFamily(table, nftables.TableFamilyINet)
-	if err != nil {
-		if isNotExist(err) {
-			return o, nil
-		}
-		return o, netprim.KernelError("list", "nftables table inet "+table, err)
-	}
-	o.Table = true
-	chains, err := c.ListChainsOfTableFamily(nftables.TableFamilyINet)
-	if err != nil {
-		return o, netprim.KernelError("list", "nftables chains of inet "+table, err)
-	}
-	var ours *nftables.Chain
-	for _, ch := range chains {
-		if ch.Table == nil || ch.Table.Name != table {
-			continue
-		}
-		if ch.Name != ChainName {
-			o.OtherChains = append(o.OtherChains, ch.Name)
-			continue
-		}
-		ours = ch
-		oc := &obsChain{Type: string(ch.Type), Policy: DefaultAccept}
-		if ch.Hooknum != nil {
-			oc.Base, oc.Hook = true, uint32(*ch.Hooknum)
-		}
-		if ch.Priority != nil {
-			oc.Priority = int32(*ch.Priority)
-		}
-		if ch.Policy != nil && *ch.Policy == nftables.ChainPolicyDrop {
-			oc.Policy = DefaultBlock
-		}
-		o.Chain = oc
-	}
-	sets, err := c.GetSets(t)
-	if err != nil {
-		return o, netprim.KernelError("list", "nftables sets of inet "+table, err)
-	}
-	for _, s := range sets {
-		if s.Anonymous {
-			continue
-		}
-		os := obsSet{Name: s.Name, KeyType: s.KeyType.Name, Interval: s.Interval}
-		elems, err := c.GetSetElements(s)
-		if err != nil {
-			return o, netprim.KernelError("list", "nftables set inet "+table+" "+s.Name, err)
-		}
-		for _, e := range elems {
-			os.Elems = append(os.Elems, setElem{Key: e.Key, End: e.IntervalEnd})
-		}
-		o.Sets = append(o.Sets, os)
-	}
-	if ours != nil {
-		rules, err := c.GetRules(t, ours)
-		if err != nil {
-			return o, netprim.KernelError("list", "nftables rules of inet "+table+" "+ChainName, err)
-		}
-		for _, r := range rules {
-			or := obsRule{Handle: r.Handle}
-			if s, ok := userdata.GetString(r.UserData, userdata.TypeComment); ok {
-				or.Comment = s
-				if name, _, ok := parseComment(s); ok && strings.HasPrefix(name, "safety:") {
-					o.Owned = true
-				}
-			}
-			for _, e := range r.Exprs {
-				if ctr, ok := e.(*expr.Counter); ok {
-					or.Packets, or.Bytes = ctr.Packets, ctr.Bytes
-				}
-			}
-			o.Rules = append(o.Rules, or)
-		}
-	}
-	return o, nil
+// session is one Plan or Apply: the compiled Spec, the table as read, and
+// what the Cache needs to record the outcome.
+type session struct {
+	c          *nfconn
+	r          *reader
+	p          program
+	obs        observed
+	gen        uint32 // generation the table was read at
+	consistent bool   // nothing else committed while the table was read
+	cache      *Cache // nil: no caching
+	cookie     uint64
+	key        [sha256.Size]byte
 }
 
-// prepare validates and compiles want, opens the namespace and reads the
-// table.
-func prepare(ctx context.Context, ns *netprim.Namespace, want Spec) (program, *nftables.Conn, observed, error) {
-	if err := want.Validate(); err != nil {
-		return program{}, nil, observed{}, err
+// open validates and compiles want, opens the namespace and reads the
+// table. With a Cache that knows the namespace holds want at the current
+// generation it reads nothing else and returns nil: nothing to do.
+func open(ctx context.Context, ns *netprim.Namespace, want Spec, o netprim.Options) (*session, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	cache := cacheOf(o)
+	if cache == nil {
+		// Refuse a bad Spec before touching the kernel. With a Cache it
+		// is validated below, unless it is known to be applied already.
+		if err := want.Validate(); err != nil {
+			return nil, err
+		}
+	}
+	c, err := dialNF(ns, statsOf(o))
+	if err != nil {
+		return nil, err
+	}
+	s := &session{c: c}
+	if cache != nil {
+		hit, err := s.useCache(cache, want, ns)
+		if err == nil && !hit {
+			err = want.Validate()
+		}
+		if err != nil || hit {
+			c.Close()
+			return nil, err
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		c.Close()
+		return nil, err
 	}
 	want = clone(want)
 	want.Normalize()
-	p := compile(want)
-	if err := ctx.Err(); err != nil {
-		return p, nil, observed{}, err
+	// Compile while the table is read; the set elements wait for it.
+	compiled := make(chan struct{})
+	go func() {
+		defer close(compiled)
+		s.p = compile(want)
+	}()
+	var wanted map[string]bool
+	elems := func(name string) bool {
+		if wanted == nil {
+			<-compiled
+			wanted = make(map[string]bool, len(s.p.Sets))
+			for _, set := range s.p.Sets {
+				wanted[set.Name] = true
+			}
+		}
+		return wanted[name]
 	}
-	c, err := dial(ns, 4<<20)
+	s.r = newReader(ns, c)
+	s.obs, s.gen, s.consistent, err = s.r.readTable(want.Table, readOpts{elems: elems})
+	<-compiled
 	if err != nil {
-		return p, nil, observed{}, err
+		s.close()
+		return nil, err
 	}
-	o, err := read(c, p.Table)
+	return s, nil
+}
+
+// useCache prepares s to record its outcome in cache and reports whether
+// cache knows that the namespace holds want at the current generation.
+func (s *session) useCache(cache *Cache, want Spec, ns *netprim.Namespace) (bool, error) {
+	cookie, err := s.c.cookie()
+	if err != nil || cookie == 0 {
+		// Without a namespace cookie (before Linux 5.14) namespaces
+		// cannot be told apart for sure: no caching.
+		return false, nil
+	}
+	g, err := s.c.gen()
 	if err != nil {
-		c.CloseLasting()
-		return p, nil, observed{}, err
+		return false, netprim.KernelError("read", "nftables generation in netns "+ns.String(), err)
 	}
-	return p, c, o, nil
+	s.cache, s.cookie, s.key = cache, cookie, specHash(want)
+	return cache.hit(cookie, s.key, g), nil
+}
+
+// close releases the connections.
+func (s *session) close() {
+	if s.r != nil {
+		s.r.Close()
+	}
+	s.c.Close()
+}
+
+// remember records in the Cache that the namespace holds the Spec at
+// generation gen.
+func (s *session) remember(gen uint32) {
+	if s.cache != nil && s.consistent {
+		s.cache.store(s.cookie, s.key, gen)
+	}
 }
 
 // Plan returns the changes Apply would make to the namespace, each rule
 // rendered as nft text. An empty Plan means Apply would send nothing.
 //
 // It fails with an error wrapping netprim.ErrConflict, as Apply does, when
-// the table exists but was not written by netprim (see WithTakeOver).
+// the table exists but was not written by netprim (see WithTakeOver). With
+// WithCache it reads only the ruleset generation when the Cache knows the
+// table holds want at that generation, and records a Spec it finds already
+// applied.
 func Plan(ctx context.Context, ns *netprim.Namespace, want Spec, opts ...netprim.Option) (netprim.Plan, error) {
-	p, c, o, err := prepare(ctx, ns, want)
-	if err != nil {
+	o := netprim.Resolve(opts...)
+	s, err := open(ctx, ns, want, o)
+	if err != nil || s == nil {
 		return netprim.Plan{}, err
 	}
-	defer c.CloseLasting()
-	if err := checkOwner(p.Table, o, takeOver(netprim.Resolve(opts...))); err != nil {
+	defer s.close()
+	if err := checkOwner(s.p.Table, s.obs, takeOver(o)); err != nil {
 		return netprim.Plan{}, err
 	}
-	return plan(diff(p, o)), nil
+	ops := diff(s.p, s.obs)
+	if len(ops) == 0 {
+		s.remember(s.gen)
+	}
+	return plan(ops), nil
 }
 
 // Apply makes the firewall table in ns match want in one atomic nftables
@@ -167,7 +182,8 @@ func Plan(ctx context.Context, ns *netprim.Namespace, want Spec, opts ...netprim
 // are left in place with their counters; when nothing differs Apply sends
 // nothing. Options: netprim.WithWriteCounter counts the messages of the
 // transaction; WithTakeOver lets Apply replace the contents of a table it
-// did not write.
+// did not write; WithCache skips reading the table when the namespace's
+// ruleset did not change since want was applied with the same Cache.
 //
 // A table that exists, is not empty and holds none of netprim's safety
 // rules belongs to someone else (for example a distribution's "table inet
@@ -175,16 +191,18 @@ func Plan(ctx context.Context, ns *netprim.Namespace, want Spec, opts ...netprim
 // netprim.ErrConflict that names the table.
 func Apply(ctx context.Context, ns *netprim.Namespace, want Spec, opts ...netprim.Option) (netprim.Plan, error) {
 	o := netprim.Resolve(opts...)
-	p, c, obs, err := prepare(ctx, ns, want)
-	if err != nil {
+	s, err := open(ctx, ns, want, o)
+	if err != nil || s == nil {
 		return netprim.Plan{}, err
 	}
-	defer c.CloseLasting()
-	if err := checkOwner(p.Table, obs, takeOver(o)); err != nil {
+	defer s.close()
+	p := s.p
+	if err := checkOwner(p.Table, s.obs, takeOver(o)); err != nil {
 		return netprim.Plan{}, err
 	}
-	ops := diff(p, obs)
+	ops := diff(p, s.obs)
 	if len(ops) == 0 {
+		s.remember(s.gen)
 		return netprim.Plan{}, nil
 	}
 	if err := ctx.Err(); err != nil {
@@ -205,10 +223,17 @@ func Apply(ctx context.Context, ns *netprim.Namespace, want Spec, opts ...netpri
 	if err != nil {
 		// The batch is atomic, but a failure to read the replies (ENOBUFS)
 		// may come after the kernel applied it: look again.
-		if again, rerr := read(c, p.Table); rerr == nil && len(diff(p, again)) == 0 {
+		if again, _, _, rerr := s.r.readTable(p.Table, readOpts{elems: func(string) bool { return true }}); rerr == nil && len(diff(p, again)) == 0 {
 			return plan(ops), nil
 		}
 		return netprim.Plan{}, netprim.KernelError("apply", "nftables table inet "+p.Table, err)
+	}
+	// Our transaction is the only one since the table was read when the
+	// generation moved by exactly one: the kernel then holds want.
+	if s.cache != nil {
+		if g, err := s.c.gen(); err == nil && g == nextGen(s.gen) {
+			s.remember(g)
+		}
 	}
 	o.Logger.Debug("firewall applied", "table", p.Table, "changes", len(ops), "messages", n)
 	return plan(ops), nil
@@ -397,12 +422,14 @@ func Get(ctx context.Context, ns *netprim.Namespace, table string) (Status, erro
 	if err := ctx.Err(); err != nil {
 		return Status{}, err
 	}
-	c, err := dial(ns, 4<<20)
+	c, err := dialNF(ns, nil)
 	if err != nil {
 		return Status{}, err
 	}
-	defer c.CloseLasting()
-	o, err := read(c, table)
+	defer c.Close()
+	r := newReader(ns, c)
+	defer r.Close()
+	o, _, _, err := r.readTable(table, readOpts{counters: true})
 	if err != nil {
 		return Status{}, err
 	}

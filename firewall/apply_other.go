@@ -29,3 +29,8 @@ func Get(ctx context.Context, ns *netprim.Namespace, table string) (Status, erro
 func Delete(ctx context.Context, ns *netprim.Namespace, table string, opts ...netprim.Option) error {
 	return errUnsupported()
 }
+
+// Watch is only implemented on Linux: it returns netprim.ErrUnsupported.
+func Watch(ctx context.Context, ns *netprim.Namespace, opts ...netprim.WatchOption) (<-chan netprim.Event, error) {
+	return nil, netprim.Unsupported("nftables notifications (Linux only)", "")
+}

@@ -142,7 +142,7 @@ func compile(s Spec) program {
 		sets[d.Name] = d
 		return d.Name
 	}
-	var rules []ruleDef
+	rules := make([]ruleDef, 0, len(s.Rules)+8)
 	add := func(name, family string, st ...stmt) {
 		rules = append(rules, newRule(name, family, st))
 	}
@@ -165,7 +165,7 @@ func compile(s Spec) program {
 	add("safety:icmp", "", stmt{Kind: stL4Proto, Proto: protoICMP}, stmt{Kind: stICMPSet, Set: addSet(icmp4)}, stmt{Kind: stCounter}, stmt{Kind: stAccept})
 
 	for _, r := range s.Rules {
-		var tail []stmt
+		tail := make([]stmt, 0, 4)
 		switch r.Protocol {
 		case TCP, UDP:
 			proto := uint8(protoTCP)
@@ -173,7 +173,7 @@ func compile(s Spec) program {
 				proto = protoUDP
 			}
 			tail = append(tail, stmt{Kind: stL4Proto, Proto: proto})
-			var ports []PortRange
+			ports := make([]PortRange, 0, len(r.Ports))
 			for _, ps := range r.Ports {
 				pr, _ := ParsePortRange(ps)
 				ports = append(ports, pr)
@@ -229,17 +229,17 @@ func compile(s Spec) program {
 			if v6 {
 				family = "ip6"
 			}
-			var m []stmt
+			st := make([]stmt, 0, len(head)+2+len(tail))
+			st = append(st, head...)
+			st = append(st, stmt{Kind: stNFProto, V6: v6})
 			if pfx, ok := fam[0].prefix(); ok && len(fam) == 1 {
-				if pfx.Bits() == 0 {
-					m = []stmt{{Kind: stNFProto, V6: v6}}
-				} else {
-					m = []stmt{{Kind: stNFProto, V6: v6}, {Kind: stSaddr, V6: v6, Prefix: pfx}}
+				if pfx.Bits() != 0 {
+					st = append(st, stmt{Kind: stSaddr, V6: v6, Prefix: pfx})
 				}
 			} else {
-				m = []stmt{{Kind: stNFProto, V6: v6}, {Kind: stSaddrSet, V6: v6, Set: addSet(addrSet(fam, v6))}}
+				st = append(st, stmt{Kind: stSaddrSet, V6: v6, Set: addSet(addrSet(fam, v6))})
 			}
-			add(r.Name, family, slices.Concat(head, m, tail)...)
+			add(r.Name, family, append(st, tail...)...)
 		}
 	}
 	add("default", "", stmt{Kind: stCounter})
@@ -264,19 +264,30 @@ func mapsKeys(m map[string]setDef) func(func(string) bool) {
 func newRule(name, family string, st []stmt) ruleDef {
 	body := renderStmts(st)
 	sum := sha256.Sum256([]byte(body))
-	id := name
+	var h [12]byte
+	hex.Encode(h[:], sum[:6])
+	comment := name + " #" + string(h[:])
 	if family != "" {
-		id += "/" + family
+		comment = name + "/" + family + " #" + string(h[:])
 	}
-	return ruleDef{Name: name, Family: family, Stmts: st, Body: body, Comment: id + " #" + hex.EncodeToString(sum[:6])}
+	return ruleDef{Name: name, Family: family, Stmts: st, Body: body, Comment: comment}
 }
 
 // contentName names a set after a hash of its kind and elements, so equal
 // sets share a name and a set whose contents change gets a new name.
 func contentName(prefix string, kind setKind, text []string) string {
 	h := sha256.New()
-	fmt.Fprintf(h, "%d\n%s", kind, strings.Join(text, "\n"))
-	return prefix + hex.EncodeToString(h.Sum(nil)[:8])
+	// The hash of "KIND\nTEXT[0]\nTEXT[1]...".
+	h.Write(strconv.AppendInt(nil, int64(kind), 10))
+	for _, t := range text {
+		h.Write([]byte{'\n'})
+		h.Write([]byte(t))
+	}
+	if len(text) == 0 {
+		h.Write([]byte{'\n'})
+	}
+	var sum [sha256.Size]byte
+	return prefix + hex.EncodeToString(h.Sum(sum[:0])[:8])
 }
 
 func addrSet(rs []addrRange, v6 bool) setDef {
@@ -315,7 +326,16 @@ var protoNames = map[uint8]string{protoICMP: "icmp", protoTCP: "tcp", protoUDP: 
 // by itself (meta nfproto before ip saddr, meta l4proto before tcp dport)
 // are left implicit, as "nft list" shows them.
 func renderStmts(st []stmt) string {
-	var parts []string
+	var b strings.Builder
+	b.Grow(64)
+	part := func(ss ...string) {
+		if b.Len() > 0 {
+			b.WriteByte(' ')
+		}
+		for _, s := range ss {
+			b.WriteString(s)
+		}
+	}
 	for i, s := range st {
 		next := stmtKind(0)
 		if i+1 < len(st) {
@@ -327,12 +347,13 @@ func renderStmts(st []stmt) string {
 		}
 		switch s.Kind {
 		case stIIFName:
-			parts = append(parts, "iifname "+strconv.Quote(s.Str))
+			part("iifname ", strconv.Quote(s.Str))
 		case stNFProto:
 			if next != stSaddr && next != stSaddrSet {
-				parts = append(parts, "meta nfproto ipv4")
 				if s.V6 {
-					parts[len(parts)-1] = "meta nfproto ipv6"
+					part("meta nfproto ipv6")
+				} else {
+					part("meta nfproto ipv4")
 				}
 			}
 		case stSaddr:
@@ -340,12 +361,12 @@ func renderStmts(st []stmt) string {
 			if s.Prefix.IsSingleIP() {
 				a = s.Prefix.Addr().String()
 			}
-			parts = append(parts, fam+" saddr "+a)
+			part(fam, " saddr ", a)
 		case stSaddrSet:
-			parts = append(parts, fam+" saddr @"+s.Set)
+			part(fam, " saddr @", s.Set)
 		case stL4Proto:
 			if next != stDport && next != stDportSet && next != stICMPSet {
-				parts = append(parts, "meta l4proto "+protoNames[s.Proto])
+				part("meta l4proto ", protoNames[s.Proto])
 			}
 		case stDport, stDportSet:
 			proto := "tcp"
@@ -353,15 +374,15 @@ func renderStmts(st []stmt) string {
 				proto = "udp"
 			}
 			if s.Kind == stDport {
-				parts = append(parts, proto+" dport "+strconv.Itoa(int(s.Port)))
+				part(proto, " dport ", strconv.Itoa(int(s.Port)))
 			} else {
-				parts = append(parts, proto+" dport @"+s.Set)
+				part(proto, " dport @", s.Set)
 			}
 		case stICMPSet:
 			if s.V6 {
-				parts = append(parts, "icmpv6 type @"+s.Set)
+				part("icmpv6 type @", s.Set)
 			} else {
-				parts = append(parts, "icmp type @"+s.Set)
+				part("icmp type @", s.Set)
 			}
 		case stCtState:
 			var names []string
@@ -374,20 +395,20 @@ func renderStmts(st []stmt) string {
 			if s.Mask&ctRelated != 0 {
 				names = append(names, "related")
 			}
-			parts = append(parts, "ct state "+strings.Join(names, ","))
+			part("ct state ", strings.Join(names, ","))
 		case stCounter:
-			parts = append(parts, "counter")
+			part("counter")
 		case stAccept:
-			parts = append(parts, "accept")
+			part("accept")
 		case stDrop:
-			parts = append(parts, "drop")
+			part("drop")
 		case stReject:
-			parts = append(parts, "reject")
+			part("reject")
 		case stRejectTCP:
-			parts = append(parts, "reject with tcp reset")
+			part("reject with tcp reset")
 		}
 	}
-	return strings.Join(parts, " ")
+	return b.String()
 }
 
 // text renders the rule as it appears in an nft script.

@@ -1,12 +1,15 @@
 package firewall
 
 import (
+	"errors"
 	"fmt"
 	"net/netip"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/netprim/netprim"
 )
 
 func TestSubtract(t *testing.T) {
@@ -134,5 +137,30 @@ func TestRenderExample(t *testing.T) {
 		if !strings.Contains(out, want) {
 			t.Errorf("render lacks %q:\n%s", want, out)
 		}
+	}
+}
+
+// TestCheckOwnerFlushedTable: a table of ours whose rules were flushed
+// (chains and sets kept) is still ours; with a rule someone else added to
+// the emptied chain it is not.
+func TestCheckOwnerFlushedTable(t *testing.T) {
+	p := compile(func() Spec { s := specBlock(); s.Normalize(); return s }())
+	o := observed{Table: true, Chain: &obsChain{Base: true, Hook: chainHookInput, Type: "filter", Policy: DefaultBlock}}
+	for _, st := range p.Sets {
+		o.Sets = append(o.Sets, obsSet{Name: st.Name, KeyType: st.Kind.nftType(), Interval: st.Kind.interval(), Elems: st.Elems})
+	}
+	if err := checkOwner("fw", o, false); err != nil {
+		t.Errorf("flushed table refused: %v", err)
+	}
+	foreign := o
+	foreign.Rules = []obsRule{{Handle: 9}}
+	foreign.setIndex = nil
+	if err := checkOwner("fw", foreign, false); !errors.Is(err, netprim.ErrConflict) {
+		t.Errorf("flushed table with a foreign rule: %v, want ErrConflict", err)
+	}
+	noSets := observed{Table: true, Chain: o.Chain}
+	noSets.Sets = []obsSet{{Name: "safety_icmp", KeyType: "ipv4_addr"}, {Name: "safety_icmpv6", KeyType: setICMPv6Type.nftType()}}
+	if err := checkOwner("fw", noSets, false); !errors.Is(err, netprim.ErrConflict) {
+		t.Errorf("empty chain with a look-alike set: %v, want ErrConflict", err)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
+	"time"
 
 	"github.com/netprim/netprim"
 	"github.com/netprim/netprim/firewall"
@@ -102,5 +103,60 @@ func ExampleApply() {
 	}
 	for _, r := range st.Rules {
 		fmt.Println(r.Name, r.Family, r.Packets, r.Bytes)
+	}
+}
+
+// Keep the firewall of a namespace in place from a loop that applies the
+// same Spec on every event and every minute: with a Cache, an Apply that
+// finds the namespace's nftables unchanged since the last one asks the
+// kernel for one number and returns. Watch wakes the loop when anything
+// changes the ruleset, for instance "nft flush table inet netprim".
+func ExampleWithCache() {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ns, err := netprim.OpenNamespace("node1")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer ns.Close()
+	cluster := []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("fd00::/8")}
+	spec := firewall.Spec{DefaultAction: firewall.DefaultBlock, Rules: firewall.Worker(cluster, nil)}
+
+	// Subscribe before the first Apply, so that no change falls between.
+	events, err := firewall.Watch(ctx, ns)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	var cache firewall.Cache
+	apply := func() {
+		plan, err := firewall.Apply(ctx, ns, spec, firewall.WithCache(&cache))
+		if err != nil {
+			fmt.Println(err)
+		} else if !plan.Empty() {
+			fmt.Println(plan)
+		}
+	}
+	tick := time.NewTicker(time.Minute)
+	defer tick.Stop()
+	apply()
+	for {
+		select {
+		case ev, ok := <-events:
+			if !ok {
+				return // ctx ended, or the subscription failed: start again
+			}
+			// Another table changed: nothing to repair. (The event of
+			// Apply's own transaction leads to an Apply that the Cache
+			// answers.)
+			if !ev.Resync && ev.Object != "table inet "+firewall.DefaultTable {
+				continue
+			}
+		case <-tick.C:
+		case <-ctx.Done():
+			return
+		}
+		apply()
 	}
 }

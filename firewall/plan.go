@@ -1,6 +1,7 @@
 package firewall
 
 import (
+	"bytes"
 	"fmt"
 	"slices"
 	"strings"
@@ -81,15 +82,27 @@ type op struct {
 
 // checkOwner refuses a table that exists, holds something and carries no
 // sign of having been written by Apply (safety rules with our comments in
-// our chain), unless takeOver is set. An empty table (no chains, no sets)
-// is adopted.
+// our chain, or, once its rules were flushed, our safety sets), unless
+// takeOver is set. An empty table (no chains, no sets) is adopted.
 func checkOwner(table string, o observed, takeOver bool) error {
-	if !o.Table || o.Owned || takeOver || (o.Chain == nil && len(o.OtherChains) == 0 && len(o.Sets) == 0) {
+	if !o.Table || o.Owned || takeOver || (o.Chain == nil && len(o.OtherChains) == 0 && len(o.Sets) == 0) || flushedOurs(o) {
 		return nil
 	}
 	return &netprim.OpError{Op: "adopt", Object: "nftables table inet " + table,
 		Err: fmt.Errorf("%w: the table exists and was not written by netprim (no netprim safety rules in chain %q); "+
 			"choose another Spec.Table, or pass firewall.WithTakeOver() to replace its contents", netprim.ErrConflict, ChainName)}
+}
+
+// flushedOurs reports whether o is a table Apply wrote whose rules were
+// all removed ("nft flush table" keeps chains and sets): our chain is
+// empty and netprim's two safety sets are there with their types.
+func flushedOurs(o observed) bool {
+	if o.Chain == nil || len(o.Rules) != 0 {
+		return false
+	}
+	v4, ok4 := o.set("safety_icmp")
+	v6, ok6 := o.set("safety_icmpv6")
+	return ok4 && ok6 && v4.KeyType == setICMPType.nftType() && v6.KeyType == setICMPv6Type.nftType()
 }
 
 // chainHookInput is NF_INET_LOCAL_IN.
@@ -135,7 +148,7 @@ func diff(p program, o observed) []op {
 
 	// Rules: keep the longest run of wanted rules already in the kernel in
 	// the right order; delete the others; insert the missing ones.
-	want := map[string]int{}
+	want := make(map[string]int, len(p.Rules))
 	for i, r := range p.Rules {
 		want[r.Comment] = i
 	}
@@ -147,23 +160,25 @@ func diff(p program, o observed) []op {
 		}
 		return false
 	}
-	var cand []int // indexes into rules of candidates to keep
-	seen := map[string]bool{}
+	var cand []int                 // indexes into rules of candidates to keep
+	pos := make([]int, len(rules)) // for each candidate, its index in p.Rules
+	seen := make(map[string]bool, len(rules))
 	for i, r := range rules {
 		j, ok := want[r.Comment]
-		if ok && !seen[r.Comment] && !usesBad(p.Rules[j]) {
+		if ok && !seen[r.Comment] && (len(badSets) == 0 || !usesBad(p.Rules[j])) {
 			cand = append(cand, i)
+			pos[i] = j
 		}
 		seen[r.Comment] = true
 	}
-	keep := map[int]bool{} // indexes into rules
-	for _, k := range longestIncreasing(cand, func(i int) int { return want[rules[i].Comment] }) {
+	keep := make([]bool, len(rules))
+	for _, k := range longestIncreasing(cand, func(i int) int { return pos[i] }) {
 		keep[k] = true
 	}
 	keptAt := make([]uint64, len(p.Rules)) // handle of the kept kernel rule for each wanted rule
 	for i, r := range rules {
 		if keep[i] {
-			keptAt[want[r.Comment]] = r.Handle
+			keptAt[pos[i]] = r.Handle
 			continue
 		}
 		what := r.Comment
@@ -187,14 +202,14 @@ func diff(p program, o observed) []op {
 	for i := range p.Sets {
 		s := &p.Sets[i]
 		have, ok := o.set(s.Name)
-		elems := "{ " + strings.Join(s.Text, ", ") + " }"
+		elems := func() string { return "{ " + strings.Join(s.Text, ", ") + " }" }
 		switch {
 		case !ok || badSets[s.Name]:
 			ops = append(ops, op{Kind: opAddSet, Set: s, Change: netprim.Change{Action: netprim.Add, Kind: "nftables set",
-				Object: obj(s.Name + " { type " + s.Kind.nftType() + "; elements = " + elems + " }")}})
+				Object: obj(s.Name + " { type " + s.Kind.nftType() + "; elements = " + elems() + " }")}})
 		case !sameElems(have.Elems, s.Elems):
 			ops = append(ops, op{Kind: opRefillSet, Set: s, Change: netprim.Change{Action: netprim.Modify, Kind: "nftables set",
-				Object: obj(s.Name), Field: "elements", To: elems, Reason: "elements changed outside netprim"}})
+				Object: obj(s.Name), Field: "elements", To: elems(), Reason: "elements changed outside netprim"}})
 		}
 	}
 
@@ -235,11 +250,31 @@ func plan(ops []op) netprim.Plan {
 	return pl
 }
 
+// sameElems reports whether a and b hold the same elements, in any order.
 func sameElems(a, b []setElem) bool {
 	if len(a) != len(b) {
 		return false
 	}
-	key := func(e setElem) string { return fmt.Sprintf("%x/%v", e.Key, e.End) }
+	eq := func(x, y setElem) bool { return x.End == y.End && bytes.Equal(x.Key, y.Key) }
+	// The kernel lists interval sets in reverse order: try both orders
+	// before sorting.
+	fwd, rev := true, true
+	for i := range a {
+		fwd = fwd && eq(a[i], b[i])
+		rev = rev && eq(a[i], b[len(b)-1-i])
+		if !fwd && !rev {
+			break
+		}
+	}
+	if fwd || rev {
+		return true
+	}
+	key := func(e setElem) string {
+		if e.End {
+			return string(e.Key) + "\x01"
+		}
+		return string(e.Key) + "\x00"
+	}
 	as := make([]string, len(a))
 	bs := make([]string, len(b))
 	for i := range a {

@@ -57,6 +57,9 @@ func (r addrRange) String() string {
 // mergeRanges sorts ranges (IPv4 before IPv6) and merges overlapping and
 // adjacent ones.
 func mergeRanges(rs []addrRange) []addrRange {
+	if len(rs) <= 1 {
+		return rs
+	}
 	rs = slices.Clone(rs)
 	slices.SortFunc(rs, func(a, b addrRange) int { return a.From.Compare(b.From) })
 	var out []addrRange
@@ -78,7 +81,8 @@ func mergeRanges(rs []addrRange) []addrRange {
 // subtract returns the union of subnets minus the union of except, as
 // sorted, merged ranges (IPv4 first).
 func subtract(subnets, except []netip.Prefix) []addrRange {
-	var in, ex []addrRange
+	in := make([]addrRange, 0, len(subnets))
+	var ex []addrRange
 	for _, p := range subnets {
 		if p.IsValid() {
 			in = append(in, addrRange{p.Masked().Addr(), lastAddr(p)})

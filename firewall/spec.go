@@ -173,15 +173,15 @@ func (s Spec) Validate() error {
 	default:
 		return invalid("defaultAction", "%q: want accept or block", s.DefaultAction)
 	}
-	seen := map[string]int{}
+	seen := make(map[string]int, len(s.Rules))
 	for i, r := range s.Rules {
-		where := fmt.Sprintf("rules[%d] %q", i, r.Name)
+		where := func() string { return fmt.Sprintf("rules[%d] %q", i, r.Name) }
 		if j, ok := seen[r.Name]; ok && r.Name != "" {
-			return invalid(where+".name", "duplicate of rules[%d]", j)
+			return invalid(where()+".name", "duplicate of rules[%d]", j)
 		}
 		seen[r.Name] = i
 		if err := r.validate(); err != nil {
-			return fmt.Errorf("firewall: %s.%w", where, err)
+			return fmt.Errorf("firewall: %s.%w", where(), err)
 		}
 	}
 	return nil
@@ -241,9 +241,8 @@ func (r Rule) validate() error {
 		v6 = v6 || p.Addr().Is6()
 	}
 	for j, p := range r.Except {
-		field := fmt.Sprintf("except[%d]", j)
 		if !p.IsValid() {
-			return fieldError(field, "invalid prefix %s (prefix length beyond the address size?)", p)
+			return fieldError(fmt.Sprintf("except[%d]", j), "invalid prefix %s (prefix length beyond the address size?)", p)
 		}
 		inside := false
 		for _, s := range r.Subnets {
@@ -252,10 +251,10 @@ func (r Rule) validate() error {
 			}
 		}
 		if !inside {
-			return fieldError(field, "%s is not inside any of subnets", p)
+			return fieldError(fmt.Sprintf("except[%d]", j), "%s is not inside any of subnets", p)
 		}
 	}
-	if len(r.Subnets) > 0 && len(subtract(r.Subnets, r.Except)) == 0 {
+	if len(r.Except) > 0 && len(subtract(r.Subnets, r.Except)) == 0 {
 		return fieldError("except", "excludes all of subnets: the rule would never match")
 	}
 	if proto == ICMP && len(r.Subnets) > 0 && !v4 {

@@ -2,6 +2,9 @@ package firewall
 
 import "strings"
 
+// EventKind is the Kind of the events Watch sends.
+const EventKind = "firewall"
+
 // Status is the firewall as the kernel holds it.
 type Status struct {
 	// Table is the name of the inet table.
