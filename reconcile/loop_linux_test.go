@@ -3,6 +3,8 @@ package reconcile_test
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -13,6 +15,7 @@ import (
 
 	"github.com/netprim/netprim"
 	"github.com/netprim/netprim/addr"
+	"github.com/netprim/netprim/firewall"
 	"github.com/netprim/netprim/link"
 	"github.com/netprim/netprim/nstest"
 	"github.com/netprim/netprim/reconcile"
@@ -277,5 +280,48 @@ func TestPlanIsTheDryRun(t *testing.T) {
 	plan, err = r.Plan(ctx)
 	if err != nil || !plan.Empty() {
 		t.Errorf("plan after apply: %v, %v", plan, err)
+	}
+}
+
+// TestFirewallAndFileDriftRepaired: the owned nftables table deleted with
+// nft(8) and a managed file overwritten by hand are put back, woken by
+// firewall.Watch and resolv.Watch.
+func TestFirewallAndFileDriftRepaired(t *testing.T) {
+	n := vethNS(t)
+	requireNftInet(t, n)
+	root := t.TempDir()
+	r := newReconciler(t, n, reconcile.WithRoot(root), reconcile.WithResync(time.Hour))
+	s := addSource(t, r, "static", 10)
+	must(t, s.Set(reconcile.State{
+		Firewall:  &firewall.Spec{DefaultAction: firewall.DefaultAccept, Rules: []firewall.Rule{{Name: "no-telnet", Protocol: "tcp", Ports: []string{"23"}, Action: firewall.Drop}}},
+		Resolvers: &resolvSpec,
+	}))
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	must(t, r.Start(ctx))
+	conf := filepath.Join(root, "etc", "resolv.conf")
+	converged := func() error {
+		if _, err := n.Exec("nft", "list", "table", "inet", "netprim"); err != nil {
+			return err
+		}
+		b, err := os.ReadFile(conf)
+		if err != nil {
+			return err
+		}
+		if !strings.Contains(string(b), "nameserver 192.0.2.53") {
+			return fmt.Errorf("resolv.conf: %q", b)
+		}
+		return nil
+	}
+	nstest.Eventually(t, 5*time.Second, converged)
+	n.Run(t, "nft", "delete", "table", "inet", "netprim")
+	nstest.Eventually(t, 5*time.Second, converged)
+	must(t, os.WriteFile(conf, []byte("nameserver 203.0.113.1\n"), 0o644))
+	nstest.Eventually(t, 5*time.Second, converged)
+	for _, stage := range []string{reconcile.StageFirewall, reconcile.StageFiles} {
+		st, _ := r.Status().Stage(stage)
+		if st.Runs < 2 || st.LastError != nil {
+			t.Errorf("%s: %d runs, error %v", stage, st.Runs, st.LastError)
+		}
 	}
 }

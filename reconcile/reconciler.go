@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/netprim/netprim"
+	"github.com/netprim/netprim/firewall"
 )
 
 // Reconciler keeps the network of one namespace at the merged desired
@@ -20,7 +21,8 @@ type Reconciler struct {
 	stages []*stage // in pass order
 	byName map[string]*stage
 
-	wg wgHost
+	wg      wgHost
+	fwCache firewall.Cache
 
 	// passMu serialises passes (and Try).
 	passMu sync.Mutex
@@ -121,7 +123,7 @@ func (r *Reconciler) options(prune bool, writes *int64) []netprim.Option {
 // firewallOptions adds the Reconciler's firewall cache, so a pass in which
 // nothing changed in nftables reads nothing but the ruleset generation.
 func (r *Reconciler) firewallOptions(o []netprim.Option) []netprim.Option {
-	return o // FWCACHE
+	return append(o[:len(o):len(o)], firewall.WithCache(&r.fwCache))
 }
 
 // Trigger asks for a pass of the named stages (every stage when none is

@@ -39,7 +39,7 @@ func (r *Reconciler) watchers() []watcher {
 	}
 	if need[WakeFirewall] {
 		out = append(out, watcher{name: "firewall", accept: r.acceptFirewall, watch: func(ctx context.Context) (<-chan netprim.Event, error) {
-			return nil, netprim.ErrUnsupported // FWWATCH
+			return firewall.Watch(ctx, r.ns, wo...)
 		}})
 	}
 	if need[WakeFile] {
