@@ -36,10 +36,20 @@ type pass struct {
 //
 // extra are contributions that are no source's: the keep layer of a Try's
 // rollback.
+//
+// Without extra contributions and device selectors the outcome depends on
+// the sources alone: it is kept until a source changes, so a resync does
+// not merge and validate 10,000 routes again.
 func (r *Reconciler) prepare(ctx context.Context, extra ...contribution) (*pass, error) {
 	p := &pass{r: r, refused: map[string]error{}, srcErrs: map[string][]error{}, noPrune: map[string]string{}}
 	cs := slices.Clone(extra)
 	r.mu.Lock()
+	gen := r.gen
+	if len(extra) == 0 && r.prepared != nil && r.preparedGen == gen {
+		q := r.prepared.clone()
+		r.mu.Unlock()
+		return q, nil
+	}
 	for _, s := range r.sources {
 		cs = append(cs, contribution{source: s.name, priority: s.priority, state: s.use})
 		for _, sec := range builtinSections {
@@ -90,7 +100,24 @@ func (r *Reconciler) prepare(ctx context.Context, extra ...contribution) (*pass,
 	for i, l := range p.state.Links {
 		p.links[i] = l.Spec
 	}
+	if len(extra) == 0 && listed == nil {
+		r.mu.Lock()
+		if r.gen == gen {
+			r.prepared, r.preparedGen = p.clone(), gen
+		}
+		r.mu.Unlock()
+	}
 	return p, nil
+}
+
+// clone copies p so that a pass may change its maps and top-level slices
+// (Plan and a rollback do) without touching a kept copy.
+func (p *pass) clone() *pass {
+	q := *p
+	q.noPrune = clone(p.noPrune)
+	q.refused = clone(p.refused)
+	q.srcErrs = clone(p.srcErrs)
+	return &q
 }
 
 // resolveSelectors returns the links section with the device selectors
@@ -208,11 +235,29 @@ func (r *Reconciler) runWith(ctx context.Context, which map[string]bool, why []s
 				}
 			}
 		}
-		inline := prune && !s.deferPrune
-		sr.plan, sr.err = s.apply(ctx, p, r.options(inline, nil))
-		sr.pruned = inline
 		if prune && s.deferPrune {
-			deferred = append(deferred, sr)
+			// A link stage prunes at the end of the pass. Its Plan with
+			// prune (one read) says whether it has anything to add or
+			// change now, and anything to delete later: a pass with
+			// nothing to do reads the links once, not twice.
+			pl, err := s.plan(ctx, p, r.options(true, nil))
+			adds, dels := err != nil, err != nil
+			for _, c := range pl.Changes {
+				if c.Action == netprim.Delete {
+					dels = true
+				} else {
+					adds = true
+				}
+			}
+			if adds {
+				sr.plan, sr.err = s.apply(ctx, p, r.options(false, nil))
+			}
+			if dels {
+				deferred = append(deferred, sr)
+			}
+		} else {
+			sr.plan, sr.err = s.apply(ctx, p, r.options(prune, nil))
+			sr.pruned = prune
 		}
 		rep.Changes.Merge(sr.plan)
 	}

@@ -33,14 +33,19 @@ type Reconciler struct {
 	passes  int
 	last    time.Time
 	merged  merged
-	dirty   map[string]bool
-	why     []string
-	started bool
-	closed  bool
-	watchEr error
-	cancel  context.CancelFunc
-	done    chan struct{}
-	wake    chan struct{}
+	// gen counts the changes of the sources; prepared is the input of a
+	// pass prepared at preparedGen (see prepare).
+	gen         uint64
+	prepared    *pass
+	preparedGen uint64
+	dirty       map[string]bool
+	why         []string
+	started     bool
+	closed      bool
+	watchEr     error
+	cancel      context.CancelFunc
+	done        chan struct{}
+	wake        chan struct{}
 }
 
 // New returns a Reconciler for ns (nil: the caller's namespace) with no

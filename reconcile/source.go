@@ -41,6 +41,7 @@ func (r *Reconciler) AddSource(name string, priority int) (*Source, error) {
 	}
 	s := &Source{r: r, name: name, priority: priority, errs: map[string]error{}, blocked: map[string]bool{}, good: map[string]bool{}}
 	r.sources[name] = s
+	r.gen++
 	return s, nil
 }
 
@@ -69,6 +70,7 @@ func (s *Source) Set(st State) error {
 		return fmt.Errorf("reconcile: source %s: %w", s.name, errClosed)
 	}
 	s.raw = st
+	r.gen++
 	for _, sec := range builtinSections {
 		if err := errs[sec.name]; err != nil {
 			s.errs[sec.name] = err
@@ -101,6 +103,7 @@ func (s *Source) Remove() {
 	r.mu.Lock()
 	s.removed = true
 	delete(r.sources, s.name)
+	r.gen++
 	r.mu.Unlock()
 	r.markAll("source " + s.name + " removed")
 }

@@ -236,6 +236,7 @@ func (s *Source) save() savedSource {
 func (s *Source) restore(v savedSource) {
 	s.r.mu.Lock()
 	s.raw, s.use, s.errs, s.blocked, s.good = v.raw, v.use, v.errs, v.blocked, v.good
+	s.r.gen++
 	s.r.mu.Unlock()
 }
 
