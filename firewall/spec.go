@@ -3,6 +3,7 @@ package firewall
 import (
 	"fmt"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -161,10 +162,12 @@ func (s *Spec) Normalize() {
 	}
 }
 
-// Validate checks the Spec without touching the kernel. Errors name the
-// rule and the field ("firewall: rules[2] \"etcd\": ports[0]: ...") and
-// wrap netprim.ErrInvalidSpec.
+// Validate checks a normalized copy of the Spec (s is not changed), so it
+// accepts exactly what Apply accepts, without touching the kernel. Errors
+// name the rule and the field ("firewall: rules[2] \"etcd\": ports[0]:
+// ...") and wrap netprim.ErrInvalidSpec.
 func (s Spec) Validate() error {
+	s = s.normalized()
 	if s.Table != "" && !validName(s.Table, 64) {
 		return invalid("table", "%q: use letters, digits and \"_\", at most 64 characters", s.Table)
 	}
@@ -185,6 +188,18 @@ func (s Spec) Validate() error {
 		}
 	}
 	return nil
+}
+
+// normalized returns a normalized copy of s that shares no slice with it:
+// Normalize rewrites the rules and their ports and prefixes in place.
+func (s Spec) normalized() Spec {
+	s.Rules = slices.Clone(s.Rules)
+	for i := range s.Rules {
+		r := &s.Rules[i]
+		r.Ports, r.Subnets, r.Except = slices.Clone(r.Ports), slices.Clone(r.Subnets), slices.Clone(r.Except)
+	}
+	s.Normalize()
+	return s
 }
 
 func invalid(field, format string, args ...any) error {
