@@ -43,7 +43,7 @@ func TestExample(t *testing.T) {
 	got := runExample(t, n.Name, Example)
 	want := `~ link veth0 mtu 1500 -> 1400
 + address 192.0.2.10/24 dev veth0
-+ route 198.51.100.0/24 via 192.0.2.1 dev veth0
++ route 198.51.100.0/24 via 192.0.2.1
 + address 192.0.2.50/32 dev veth0
 - address 192.0.2.50/32 dev veth0
 static link veth0, address 192.0.2.10 dev veth0, route 198.51.100.0/24 table main metric 0
