@@ -10,6 +10,7 @@ import (
 
 	"github.com/netprim/netprim"
 	"github.com/netprim/netprim/addr"
+	"github.com/netprim/netprim/firewall"
 	"github.com/netprim/netprim/link"
 	"github.com/netprim/netprim/reconcile"
 	"github.com/netprim/netprim/route"
@@ -102,4 +103,28 @@ routes:
 	// Output:
 	// 1 1 1 <nil>
 	// document: invalid spec: line 1: unknown key "adresses" (want one of links, wireguard, bonds, vlans, bridges, addresses, routes, rules, firewall, resolvers, hosts, hostname)
+}
+
+// A product's own stage from any package's Plan and Apply: a second
+// firewall table next to the one the sources contribute, applied after
+// the built-in stages (it names routes) and repaired whenever nftables
+// changes.
+func ExampleNewStage() {
+	edge := firewall.Spec{Table: "edge", DefaultAction: firewall.DefaultAccept,
+		Rules: []firewall.Rule{{Name: "no-telnet", Protocol: "tcp", Ports: []string{"23"}, Action: firewall.Drop}}}
+	stage := reconcile.NewStage("edge-firewall", []string{reconcile.StageRoutes}, []string{reconcile.WakeFirewall},
+		func(ctx context.Context, ns *netprim.Namespace, o ...netprim.Option) (netprim.Plan, error) {
+			return firewall.Plan(ctx, ns, edge, o...)
+		},
+		func(ctx context.Context, ns *netprim.Namespace, o ...netprim.Option) (netprim.Plan, error) {
+			return firewall.Apply(ctx, ns, edge, o...)
+		})
+	r, err := reconcile.New(nil, reconcile.WithStage(stage))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer r.Close()
+	fmt.Println(r.Stages())
+	// Output:
+	// [links wireguard bonds vlans bridges addresses routes rules firewall files edge-firewall]
 }
