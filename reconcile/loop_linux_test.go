@@ -325,3 +325,36 @@ func TestFirewallAndFileDriftRepaired(t *testing.T) {
 		}
 	}
 }
+
+// TestLinkRecreatedWithItsObjects: a link the Reconciler created, deleted
+// behind its back, comes back with its addresses and routes.
+func TestLinkRecreatedWithItsObjects(t *testing.T) {
+	n := nstest.New(t)
+	r := newReconciler(t, n, reconcile.WithResync(time.Hour))
+	s := addSource(t, r, "static", 10)
+	must(t, s.Set(reconcile.State{
+		Links:     reconcile.Links(link.Spec{Name: "va", Kind: "veth", Veth: &link.Veth{Peer: "vb"}, Up: up()}, link.Spec{Name: "vb", Up: up()}),
+		Addresses: []addr.Spec{{Link: "va", Address: pfx("192.0.2.10/24")}},
+		Routes:    []route.Spec{{Destination: pfx("198.51.100.0/24"), Gateway: ip("192.0.2.1")}},
+	}))
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	must(t, r.Start(ctx))
+	converged := func() error {
+		if !n.HasLink(t, "va") {
+			return fmt.Errorf("va missing")
+		}
+		if got := ipAddrs(t, n, "va"); !slices.Equal(got, []string{"192.0.2.10/24"}) {
+			return fmt.Errorf("addresses %v", got)
+		}
+		if got := ipRoutes(t, n, "route", "show", "table", "main"); !slices.Equal(got, []string{"198.51.100.0/24 via 192.0.2.1 proto 78"}) {
+			return fmt.Errorf("routes %v", got)
+		}
+		return nil
+	}
+	nstest.Eventually(t, 5*time.Second, converged)
+	for range 3 {
+		n.Run(t, "ip", "link", "del", "va")
+		nstest.Eventually(t, 5*time.Second, converged)
+	}
+}

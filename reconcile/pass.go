@@ -208,7 +208,7 @@ func (r *Reconciler) runWith(ctx context.Context, which map[string]bool, why []s
 		return r.status[name].LastError != nil
 	}
 	for _, s := range r.stages {
-		if which != nil && !which[s.name] {
+		if which != nil && !which[s.name] && !changedBefore(s, runs) {
 			continue
 		}
 		if ctx.Err() != nil {
@@ -313,6 +313,18 @@ func (r *Reconciler) runWith(ctx context.Context, which map[string]bool, why []s
 	rep.Duration = time.Since(start)
 	r.finish(&rep, p, ordered)
 	return rep
+}
+
+// changedBefore reports whether a stage s runs after changed something in
+// this pass: then s runs too, also when nothing asked for it (a link made
+// again needs its addresses, whatever events arrived).
+func changedBefore(s *stage, runs map[string]*stageRun) bool {
+	for _, a := range s.after {
+		if sr := runs[a]; sr != nil && !sr.plan.Empty() {
+			return true
+		}
+	}
+	return false
 }
 
 // blocker says why a deferred prune of s must not run, or "".
