@@ -147,21 +147,24 @@ func (r *Rule) key() ruleKey {
 
 // Normalize fills in defaults so that equivalent rules compare equal and a
 // Rule equals what ListRules reports after ApplyRules: Family from From or
-// To, prefixes masked (a /0 prefix is the same as none), Action lookup,
-// Table main for lookup, FwMask all ones when FwMark is set without one.
+// To, prefixes masked (a /0 prefix of the rule's family is the same as
+// none), Action lookup, Table main for lookup, FwMask all ones when FwMark
+// is set without one. Invalid values are left for Validate to report
+// (Validate checks a normalized copy): a prefix of the other family stays.
 func (r *Rule) Normalize() {
 	for _, p := range []*netip.Prefix{&r.From, &r.To} {
 		if !p.IsValid() {
 			continue
 		}
+		fam := FamilyIPv4
+		if p.Addr().Is6() {
+			fam = FamilyIPv6
+		}
 		if r.Family == "" {
-			r.Family = FamilyIPv4
-			if p.Addr().Is6() {
-				r.Family = FamilyIPv6
-			}
+			r.Family = fam
 		}
 		*p = p.Masked()
-		if p.Bits() == 0 {
+		if p.Bits() == 0 && fam == r.Family {
 			*p = netip.Prefix{}
 		}
 	}
@@ -180,17 +183,20 @@ func (r *Rule) Normalize() {
 	}
 }
 
-// Validate checks the rule on its own; the error names the bad field and
-// wraps netprim.ErrInvalidSpec.
+// Validate checks a normalized copy of the rule on its own (r is not
+// changed), so it accepts exactly what PlanRules and ApplyRules accept; the
+// error names the bad field and wraps netprim.ErrInvalidSpec.
 func (r Rule) Validate() error {
+	r.Normalize() // copies SuppressPrefixLength
 	if f, msg := r.check(); f != "" {
 		return &specError{index: -1, field: f, msg: msg}
 	}
 	return nil
 }
 
-// ValidateRules checks every rule of a set and that no two are the same
-// rule after Normalize; each error names the rule as rule[i].field.
+// ValidateRules checks every rule of a set, normalized as ApplyRules takes
+// them (rules is not changed), and that no two are the same rule; each
+// error names the rule as rule[i].field.
 func ValidateRules(rules []Rule) error {
 	_, err := prepareRules(rules)
 	return err
@@ -201,11 +207,10 @@ func prepareRules(rules []Rule) ([]Rule, error) {
 	var errs []error
 	for i := range rules {
 		out[i] = rules[i]
+		out[i].Normalize()
 		if f, msg := out[i].check(); f != "" {
 			errs = append(errs, &specError{list: "rule", index: i, field: f, msg: msg})
-			continue
 		}
-		out[i].Normalize()
 	}
 	if errs != nil {
 		return nil, errors.Join(errs...)

@@ -128,7 +128,8 @@ func (s *Spec) key() key {
 // for an IPv4 route without gateway, host for type local and global
 // otherwise, next-hop weights to 1, and a single next hop is folded into
 // Gateway, Link and OnLink. IPv4-mapped addresses of IPv4 routes are
-// unmapped. Normalize does not validate; call Validate first.
+// unmapped. Invalid values are left for Validate to report (Validate checks
+// a normalized copy): a next hop is folded only when that hides no error.
 func (s *Spec) Normalize() {
 	s.Destination = s.Destination.Masked()
 	v6 := s.Destination.Addr().Is6()
@@ -167,14 +168,15 @@ func (s *Spec) Normalize() {
 			}
 		}
 		s.NextHops = hops
-		if len(hops) == 1 {
+		if len(hops) == 1 && s.foldable(&hops[0], v6) {
 			s.Gateway, s.Link, s.OnLink = hops[0].Gateway, hops[0].Link, hops[0].OnLink
 			s.NextHops = nil
 		}
 	}
 	switch {
-	case v6:
+	case v6 && (s.Scope == "" || s.Scope == scopeUniverse):
 		s.Scope = ScopeGlobal
+	case v6:
 	case s.Scope == scopeUniverse:
 		s.Scope = ScopeGlobal
 	case s.Scope != "":
@@ -187,24 +189,38 @@ func (s *Spec) Normalize() {
 	}
 }
 
-// Validate checks the spec on its own and returns an error that names the
-// bad field and wraps netprim.ErrInvalidSpec. It accepts both normalized
-// and unnormalized specs. It cannot check what needs the kernel, such as
-// whether Link exists.
+// foldable reports whether Normalize folds the single next hop h of s into
+// Gateway, Link and OnLink, as the kernel reports a one-path route: only
+// when that loses nothing and hides no error Validate would report about
+// the hop (the hop is valid, the route is unicast and sets no gateway, link
+// or onLink of its own).
+func (s *Spec) foldable(h *NextHop, v6 bool) bool {
+	f, _ := checkHop(h, v6)
+	return f == "" && !s.Gateway.IsValid() && s.Link == "" && !s.OnLink &&
+		(s.Type == "" || s.Type == TypeUnicast)
+}
+
+// Validate checks a normalized copy of the spec (s is not changed), so it
+// accepts exactly what Plan and Apply accept, and returns an error that
+// names the bad field and wraps netprim.ErrInvalidSpec. It cannot check
+// what needs the kernel, such as whether Link exists.
 func (s Spec) Validate() error {
-	if f, msg := s.check(); f != "" {
+	n := normalized(&s)
+	if f, msg := n.check(); f != "" {
 		return &specError{list: "", index: -1, field: f, msg: msg}
 	}
 	return nil
 }
 
-// Validate checks every spec of a set and that no two specs name the same
-// route (family, table, destination, metric and tos after Normalize). The
-// error joins one error per bad spec, each naming it as spec[i].field.
+// Validate checks every spec of a set, normalized as Apply takes them
+// (specs is not changed), and that no two specs name the same route
+// (family, table, destination, metric and tos). The error joins one error
+// per bad spec, each naming it as spec[i].field.
 func Validate(specs []Spec) error {
 	var errs []error
 	for i := range specs {
-		if f, msg := specs[i].check(); f != "" {
+		n := normalized(&specs[i])
+		if f, msg := n.check(); f != "" {
 			errs = append(errs, &specError{list: "spec", index: i, field: f, msg: msg})
 		}
 	}
@@ -336,7 +352,7 @@ func (s *Spec) check() (field, msg string) {
 		switch {
 		case v6 && scope != ScopeGlobal:
 			return "scope", "IPv6 routes are always global"
-		case typ == TypeLocal && scope != ScopeHost:
+		case typ == TypeLocal && scope != ScopeHost && !v6:
 			return "scope", "a local route has scope host"
 		case typ != TypeLocal && scope == ScopeHost && (s.Gateway.IsValid() || hasHops):
 			return "scope", "a route with a gateway cannot have scope host"
@@ -381,27 +397,8 @@ func (s *Spec) check() (field, msg string) {
 		}
 		for i, h := range s.NextHops {
 			p := "nextHops[" + strconv.Itoa(i) + "]."
-			if !h.Gateway.IsValid() && h.Link == "" {
-				return p + "gateway", "a next hop needs a gateway or a link"
-			}
-			if v6 && !h.Gateway.IsValid() {
-				return p + "gateway", "IPv6 next hops need a gateway"
-			}
-			if h.Gateway.IsValid() {
-				if m := checkGateway(h.Gateway, v6, h.Link); m != "" {
-					return p + "gateway", m
-				}
-			}
-			if h.Link != "" {
-				if m := checkLinkName(h.Link); m != "" {
-					return p + "link", m
-				}
-			}
-			if h.Weight < 0 || h.Weight > 256 {
-				return p + "weight", fmt.Sprintf("%d is outside 1-256", h.Weight)
-			}
-			if h.OnLink && (!h.Gateway.IsValid() || h.Link == "") {
-				return p + "onLink", "needs a gateway and a link"
+			if f, m := checkHop(&h, v6); f != "" {
+				return p + f, m
 			}
 			for j := range i {
 				o := s.NextHops[j]
@@ -410,6 +407,34 @@ func (s *Spec) check() (field, msg string) {
 				}
 			}
 		}
+	}
+	return "", ""
+}
+
+// checkHop returns the first bad field of a next hop of a route whose
+// destination is IPv6 when v6 is set, and why; "" when h is valid.
+func checkHop(h *NextHop, v6 bool) (field, msg string) {
+	if !h.Gateway.IsValid() && h.Link == "" {
+		return "gateway", "a next hop needs a gateway or a link"
+	}
+	if v6 && !h.Gateway.IsValid() {
+		return "gateway", "IPv6 next hops need a gateway"
+	}
+	if h.Gateway.IsValid() {
+		if m := checkGateway(h.Gateway, v6, h.Link); m != "" {
+			return "gateway", m
+		}
+	}
+	if h.Link != "" {
+		if m := checkLinkName(h.Link); m != "" {
+			return "link", m
+		}
+	}
+	if h.Weight < 0 || h.Weight > 256 {
+		return "weight", fmt.Sprintf("%d is outside 1-256", h.Weight)
+	}
+	if h.OnLink && (!h.Gateway.IsValid() || h.Link == "") {
+		return "onLink", "needs a gateway and a link"
 	}
 	return "", ""
 }
