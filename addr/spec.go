@@ -81,18 +81,21 @@ const maxLifetime = time.Duration(0xFFFFFFFE) * time.Second
 // ifNameMax is the longest interface name or label (IFNAMSIZ - 1).
 const ifNameMax = 15
 
-// Validate checks one Spec. Errors name the bad field, for example
-// "addr: label: ...", and wrap netprim.ErrInvalidSpec. Use the package
-// function Validate for a list, which also finds duplicates.
+// Validate checks a normalized copy of one Spec (s is not changed), so it
+// accepts exactly what Plan and Apply accept. Errors name the bad field,
+// for example "addr: label: ...", and wrap netprim.ErrInvalidSpec. Use the
+// package function Validate for a list, which also finds duplicates.
 func (s Spec) Validate() error {
+	s.Normalize() // copies Flags before changing them
 	if err := s.validate(); err != nil {
 		return fmt.Errorf("addr: %w", err)
 	}
 	return nil
 }
 
-// Validate checks every Spec of a list and that no (link, address) pair
-// appears twice. Errors name the entry and field, for example
+// Validate checks every Spec of a list, normalized as Apply takes them
+// (specs is not changed), and that no (link, address) pair appears twice.
+// Errors name the entry and field, for example
 // "addr: spec[1].label: ...", wrap netprim.ErrInvalidSpec and are joined.
 // Two entries with the same host address on the same link are duplicates
 // even when their prefix lengths differ.
@@ -107,6 +110,7 @@ func Validate(specs []Spec) error {
 	seen := make(map[netip.Addr]int, len(specs))
 	var multi map[key]int
 	for i, s := range specs {
+		s.Normalize()
 		if err := s.validate(); err != nil {
 			errs = append(errs, fmt.Errorf("addr: spec[%d].%w", i, err))
 			continue
@@ -252,7 +256,9 @@ func validLinkName(name string) error {
 // compare equal: the scope by address type, the IPv4 label (the link name),
 // flags in canonical spelling, sorted and without duplicates, the preferred
 // lifetime equal to a finite valid lifetime when unset, and AutoBroadcast
-// replaced by the computed Broadcast. Call it on a valid Spec.
+// replaced by the computed Broadcast. Invalid values are left for Validate
+// to report (Validate checks a normalized copy): AutoBroadcast stays on an
+// IPv6 address or next to a Broadcast it contradicts.
 func (s *Spec) Normalize() {
 	a := s.Address.Addr()
 	if s.Scope == "" {
@@ -277,9 +283,11 @@ func (s *Spec) Normalize() {
 	if s.ValidLifetime > 0 && s.PreferredLifetime == 0 {
 		s.PreferredLifetime = s.ValidLifetime
 	}
-	if s.AutoBroadcast {
-		s.Broadcast = autoBroadcast(s.Address)
-		s.AutoBroadcast = false
+	if s.AutoBroadcast && a.Is4() {
+		if b := autoBroadcast(s.Address); !s.Broadcast.IsValid() || s.Broadcast == b {
+			s.Broadcast = b
+			s.AutoBroadcast = false
+		}
 	}
 }
 
