@@ -94,10 +94,9 @@ func Apply(ctx context.Context, ns *netprim.Namespace, want []Spec, opts ...netp
 func prepare(ctx context.Context, ns *netprim.Namespace, want []Spec) ([]Spec, *snapshot, error) {
 	specs := make([]Spec, len(want))
 	for i, s := range want {
-		specs[i] = s.clone()
-		specs[i].Normalize()
+		specs[i] = s.normalized()
 	}
-	if err := Validate(specs); err != nil {
+	if err := validate(specs); err != nil {
 		return nil, nil, err
 	}
 	if err := ctx.Err(); err != nil {

@@ -185,10 +185,13 @@ func (s Spec) clone() Spec {
 	return s
 }
 
-// Validate checks every field of s. The error names the field, e.g.
-// "bond bond0: lacpRate: only valid in mode 802.3ad, not active-backup",
-// and wraps netprim.ErrInvalidSpec. Call Normalize first.
+// Validate checks every field of a normalized copy of s (s is not
+// changed), so it accepts exactly what Plan and Apply accept: mode
+// "Active-Backup" is valid here as it is there. The error names the field,
+// e.g. "bond bond0: lacpRate: only valid in mode 802.3ad, not
+// active-backup", and wraps netprim.ErrInvalidSpec.
 func (s Spec) Validate() error {
+	s = s.normalized()
 	name := s.Name
 	if name == "" {
 		name = "(unnamed)"
@@ -196,14 +199,32 @@ func (s Spec) Validate() error {
 	return s.validate("bond " + name + ": ")
 }
 
-// Validate checks a list of specs: every spec's fields, duplicate names, a
+// Validate checks a list of specs as Plan and Apply take them, normalized
+// copies (want is not changed): every spec's fields, duplicate names, a
 // link that is a member of two bonds, and a bond listed as a member of
 // a bond (bonds of bonds are not supported). Errors name the spec by
-// index ("bond: spec[2].mode: ..."), are
-// joined, and wrap netprim.ErrInvalidSpec. Specs must be normalized.
-// MemberSelectors are checked for syntax only: what they select is known
-// once Plan or Apply resolves them, which then checks the same rules.
+// index ("bond: spec[2].mode: ..."), are joined, and wrap
+// netprim.ErrInvalidSpec. MemberSelectors are checked for syntax only:
+// what they select is known once Plan or Apply resolves them, which then
+// checks the same rules.
 func Validate(want []Spec) error {
+	norm := make([]Spec, len(want))
+	for i, s := range want {
+		norm[i] = s.normalized()
+	}
+	return validate(norm)
+}
+
+// normalized returns a normalized copy of s that shares no slice or
+// pointer with it.
+func (s Spec) normalized() Spec {
+	s = s.clone()
+	s.Normalize()
+	return s
+}
+
+// validate is Validate for normalized specs.
+func validate(want []Spec) error {
 	var errs []error
 	names := make(map[string]int, len(want))
 	memberOf := make(map[string]int)

@@ -146,7 +146,7 @@ func prepare(want []Spec) ([]Spec, error) {
 		s.Normalize()
 		out[i] = s
 	}
-	if err := Validate(out); err != nil {
+	if err := validate(out); err != nil {
 		return nil, err
 	}
 	return out, nil

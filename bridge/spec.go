@@ -214,9 +214,11 @@ func (s *Spec) Normalize() {
 	}
 }
 
-// Validate checks every field of s, naming the bad one and wrapping
-// netprim.ErrInvalidSpec. Call Normalize first.
+// Validate checks every field of a normalized copy of s (s is not
+// changed), so it accepts exactly what Plan and Apply accept, naming the
+// bad one and wrapping netprim.ErrInvalidSpec.
 func (s Spec) Validate() error {
+	s.Normalize() // a copy: Normalize makes new port slices
 	name := s.Name
 	if name == "" {
 		name = "(unnamed)"
@@ -224,11 +226,22 @@ func (s Spec) Validate() error {
 	return s.validate("bridge " + name + ": ")
 }
 
-// Validate checks a list of normalized specs: every spec's fields,
-// duplicate names, a port listed in two bridges and a bridge as a port of
-// a bridge. Errors name the spec by index ("bridge: spec[1].forwardDelay:
-// ..."), are joined, and wrap netprim.ErrInvalidSpec.
+// Validate checks a list of specs as Plan and Apply take them, normalized
+// copies (want is not changed): every spec's fields, duplicate names, a
+// port listed in two bridges and a bridge as a port of a bridge. Errors
+// name the spec by index ("bridge: spec[1].forwardDelay: ..."), are
+// joined, and wrap netprim.ErrInvalidSpec.
 func Validate(want []Spec) error {
+	norm := make([]Spec, len(want))
+	for i, s := range want {
+		s.Normalize()
+		norm[i] = s
+	}
+	return validate(norm)
+}
+
+// validate is Validate for normalized specs.
+func validate(want []Spec) error {
 	var errs []error
 	seen := make(map[string]int, len(want))
 	for i, s := range want {

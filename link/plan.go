@@ -448,30 +448,9 @@ func prepare(want []Spec, o netprim.Options) ([]Spec, error) {
 	}
 	out := make([]Spec, len(want))
 	for i, s := range want {
-		if s.Veth != nil {
-			v := *s.Veth
-			s.Veth = &v
-		}
-		if s.VXLAN != nil {
-			v := *s.VXLAN
-			if v.Learning != nil {
-				l := *v.Learning
-				v.Learning = &l
-			}
-			s.VXLAN = &v
-		}
-		if s.MACVLAN != nil {
-			m := *s.MACVLAN
-			s.MACVLAN = &m
-		}
-		if s.VRF != nil {
-			v := *s.VRF
-			s.VRF = &v
-		}
-		s.Normalize()
-		out[i] = s
+		out[i] = s.normalized()
 	}
-	if err := Validate(out); err != nil {
+	if err := validate(out); err != nil {
 		return nil, err
 	}
 	return out, nil

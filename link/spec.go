@@ -147,6 +147,33 @@ func (s *Spec) Normalize() {
 	}
 }
 
+// normalized returns a normalized copy of s that shares no pointer with
+// it: Normalize changes the sub-structures, which are the caller's.
+func (s Spec) normalized() Spec {
+	if s.Veth != nil {
+		v := *s.Veth
+		s.Veth = &v
+	}
+	if s.VXLAN != nil {
+		v := *s.VXLAN
+		if v.Learning != nil {
+			l := *v.Learning
+			v.Learning = &l
+		}
+		s.VXLAN = &v
+	}
+	if s.MACVLAN != nil {
+		m := *s.MACVLAN
+		s.MACVLAN = &m
+	}
+	if s.VRF != nil {
+		v := *s.VRF
+		s.VRF = &v
+	}
+	s.Normalize()
+	return s
+}
+
 // paramKind returns the kind of the kind-specific sub-structure set (Veth,
 // VXLAN, MACVLAN, VRF) set first, "" when none is.
 func (s *Spec) paramKind() string {
@@ -174,10 +201,13 @@ func (s *Spec) params() []string {
 	return p
 }
 
-// Validate checks every field of s. The error names the field, e.g.
+// Validate checks every field of a normalized copy of s (s itself is not
+// changed), so it accepts exactly what Apply accepts: a spec that Normalize
+// makes valid is valid. The error names the field, e.g.
 // "link veth0: mtu: 70000 out of range 68..65535", and wraps
-// netprim.ErrInvalidSpec. Call Normalize first.
+// netprim.ErrInvalidSpec.
 func (s Spec) Validate() error {
+	s = s.normalized()
 	name := s.Name
 	if name == "" {
 		name = "(unnamed)"
@@ -185,11 +215,20 @@ func (s Spec) Validate() error {
 	return s.validate("link " + name + ": ")
 }
 
-// Validate checks a list of specs: every spec's fields, duplicate names,
-// and a veth pair given twice. Errors name the spec by index ("link:
-// spec[2].mtu: ..."), are joined, and wrap netprim.ErrInvalidSpec. Specs
-// must be normalized.
+// Validate checks a list of specs as Apply takes them, normalized copies
+// (want is not changed): every spec's fields, duplicate names, and a veth
+// pair given twice. Errors name the spec by index ("link:
+// spec[2].mtu: ..."), are joined, and wrap netprim.ErrInvalidSpec.
 func Validate(want []Spec) error {
+	norm := make([]Spec, len(want))
+	for i, s := range want {
+		norm[i] = s.normalized()
+	}
+	return validate(norm)
+}
+
+// validate is Validate for normalized specs.
+func validate(want []Spec) error {
 	var errs []error
 	seen := make(map[string]int, len(want))
 	for i, s := range want {

@@ -47,7 +47,7 @@ func TestValidateFields(t *testing.T) {
 		{"name space", Spec{Name: "a b"}, "spec[0].name: \"a b\" contains ' '"},
 		{"name dot", Spec{Name: "."}, "spec[0].name: \".\" is not a valid name"},
 		{"name dotdot", Spec{Name: ".."}, "spec[0].name"},
-		{"kind bad", Spec{Name: "x", Kind: "Dum my"}, "spec[0].kind: \"Dum my\" is not a link kind name"},
+		{"kind bad", Spec{Name: "x", Kind: "Dum my"}, "spec[0].kind: \"dum my\" is not a link kind name"},
 		{"kind bond", Spec{Name: "x", Kind: "bond"}, "spec[0].kind: bond links are created by package bond"},
 		{"kind bridge", Spec{Name: "x", Kind: "bridge"}, "spec[0].kind: bridge links are created by package bridge"},
 		{"kind vlan", Spec{Name: "x", Kind: "vlan"}, "spec[0].kind: vlan links are created by package vlan"},

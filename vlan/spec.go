@@ -102,12 +102,14 @@ func dropZero(m map[uint32]uint32) map[uint32]uint32 {
 	return out
 }
 
-// Validate checks every field of s, naming the bad one ("vlan eth0.0: id:
-// 0 out of range 1..4094") and wrapping netprim.ErrInvalidSpec. Call
-// Normalize first. With a ParentSelector and no Name, the default name
-// cannot be checked before the selector is resolved: Plan and Apply check
-// it then.
+// Validate checks every field of a normalized copy of s (s is not
+// changed), so it accepts exactly what Plan and Apply accept, naming the
+// bad field ("vlan eth0.0: id: 0 out of range 1..4094") and wrapping
+// netprim.ErrInvalidSpec. With a ParentSelector and no Name, the default
+// name cannot be checked before the selector is resolved: Plan and Apply
+// check it then.
 func (s Spec) Validate() error {
+	s.Normalize() // a copy: Normalize makes new maps
 	name := s.Name
 	if name == "" {
 		name = "(unnamed)"
