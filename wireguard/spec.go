@@ -65,23 +65,37 @@ const MaxKeepalive = 65535
 // Normalize fills defaults and canonical forms so that equivalent specs
 // compare equal: MTU 0 becomes DefaultMTU, allowed IPs are masked, sorted
 // and de-duplicated, peers are sorted by public key, and an endpoint that
-// is an address is written in its canonical form.
+// is an address is written in its canonical form. It copies Peers and
+// their AllowedIPs before changing them: a copy of a Spec shares them with
+// the caller's.
 func (s *Spec) Normalize() {
+	s.normalize(true)
+	slices.SortFunc(s.Peers, func(a, b PeerSpec) int { return strings.Compare(string(a.PublicKey[:]), string(b.PublicKey[:])) })
+}
+
+// normalize is Normalize without sorting the peers; with reorder false it
+// also keeps the order and duplicates of allowed IPs (masked), so that
+// Validate names peers and prefixes by their index in the caller's Spec.
+// Neither order changes whether a Spec is valid.
+func (s *Spec) normalize(reorder bool) {
 	if s.MTU == 0 {
 		s.MTU = DefaultMTU
 	}
+	s.Peers = slices.Clone(s.Peers)
 	for i := range s.Peers {
 		p := &s.Peers[i]
+		p.AllowedIPs = slices.Clone(p.AllowedIPs)
 		for j, pfx := range p.AllowedIPs {
 			p.AllowedIPs[j] = pfx.Masked()
 		}
-		slices.SortFunc(p.AllowedIPs, comparePrefix)
-		p.AllowedIPs = slices.Compact(p.AllowedIPs)
+		if reorder {
+			slices.SortFunc(p.AllowedIPs, comparePrefix)
+			p.AllowedIPs = slices.Compact(p.AllowedIPs)
+		}
 		if ap, err := netip.ParseAddrPort(p.Endpoint); err == nil {
 			p.Endpoint = netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port()).String()
 		}
 	}
-	slices.SortFunc(s.Peers, func(a, b PeerSpec) int { return strings.Compare(string(a.PublicKey[:]), string(b.PublicKey[:])) })
 }
 
 func comparePrefix(a, b netip.Prefix) int {
@@ -142,10 +156,13 @@ func prefixList(ps []netip.Prefix) string {
 	return strings.Join(s, ",")
 }
 
-// Validate checks the spec; errors name the field ("wireguard: wg0:
-// peers[2].allowedIPs: ...") and wrap netprim.ErrInvalidSpec. Several
-// problems are joined. Keys are never part of a message except public keys.
+// Validate checks a normalized copy of the spec (s is not changed), so it
+// accepts exactly what Apply accepts; errors name the field ("wireguard:
+// wg0: peers[2].allowedIPs: ...") by its index in s and wrap
+// netprim.ErrInvalidSpec. Several problems are joined. Keys are never part
+// of a message except public keys.
 func (s Spec) Validate() error {
+	s.normalize(false)
 	var errs []error
 	bad := func(field, format string, a ...any) {
 		errs = append(errs, fmt.Errorf("wireguard: %s: %s: %w: %s", orName(s.Name), field, netprim.ErrInvalidSpec, fmt.Sprintf(format, a...)))
