@@ -124,9 +124,11 @@ func (e HostEntry) normalized() HostEntry {
 	return HostEntry{Address: e.Address, Names: names}
 }
 
-// Validate checks every entry. Errors name the field, e.g.
-// "resolv: hosts[2].names[0]: ...", wrap netprim.ErrInvalidSpec and are
-// joined.
+// Validate checks every entry, its names in the form Normalize gives them
+// (s is not changed), so it accepts exactly what Apply accepts; the
+// entries Normalize drops or merges are valid either way. Errors name the
+// field, e.g. "resolv: hosts[2].names[0]: ...", wrap
+// netprim.ErrInvalidSpec and are joined.
 func (s HostsSpec) Validate() error {
 	var errs []error
 	if s.Node != nil {

@@ -114,8 +114,10 @@ func (s *ResolverSpec) Normalize() {
 	}
 }
 
-// Validate checks the spec against the rules glibc applies. Errors name the
-// field, e.g. "resolv: resolvers.nameservers[1]: ...", wrap
+// Validate checks the spec against the rules glibc applies, every field in
+// the form Normalize gives it (s is not changed), so it accepts exactly what
+// Apply accepts. Errors name the field, e.g.
+// "resolv: resolvers.nameservers[1]: ...", wrap
 // netprim.ErrInvalidSpec and are joined. More than MaxNameservers
 // nameservers is not an error: see Warnings.
 func (s ResolverSpec) Validate() error {
