@@ -3,6 +3,7 @@ package reconcile_test
 import (
 	"context"
 	"fmt"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"slices"
@@ -357,4 +358,71 @@ func TestLinkRecreatedWithItsObjects(t *testing.T) {
 		n.Run(t, "ip", "link", "del", "va")
 		nstest.Eventually(t, 5*time.Second, converged)
 	}
+}
+
+// TestBurstCoalesced: 300 routes deleted at once by one ip -batch are
+// repaired by a few passes, not one per event: events that arrive during a
+// pass are coalesced into the next, and passes never exceed the rate
+// limit (here 5/s, bursts of 2). A Watch resync (likely with the small
+// receive buffer) runs every stage.
+func TestBurstCoalesced(t *testing.T) {
+	n := vethNS(t)
+	var mu sync.Mutex
+	var passes []reconcile.Pass
+	r := newReconciler(t, n, reconcile.WithResync(time.Hour), reconcile.WithWatchOptions(netprim.WatchBufferSize(16<<10)),
+		reconcile.WithRateLimit(5, 2),
+		reconcile.OnPass(func(p reconcile.Pass) {
+			mu.Lock()
+			passes = append(passes, p)
+			mu.Unlock()
+		}))
+	s := addSource(t, r, "static", 10)
+	st := reconcile.State{Addresses: []addr.Spec{{Link: "veth0", Address: pfx("192.0.2.10/24")}}}
+	var batch strings.Builder
+	for i := range 300 {
+		dst := netip.PrefixFrom(netip.AddrFrom4([4]byte{10, 20, byte(i >> 8), byte(i)}), 32)
+		st.Routes = append(st.Routes, route.Spec{Destination: dst, Gateway: ip("192.0.2.1")})
+		fmt.Fprintf(&batch, "route del %s\n", dst)
+	}
+	must(t, s.Set(st))
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	must(t, r.Start(ctx))
+	count := func() error {
+		if got := len(ipRoutes(t, n, "route", "show", "table", "main")); got != 300 {
+			return fmt.Errorf("%d routes", got)
+		}
+		return nil
+	}
+	nstest.Eventually(t, 5*time.Second, count)
+	time.Sleep(100 * time.Millisecond)
+	mu.Lock()
+	before := len(passes)
+	mu.Unlock()
+	f := filepath.Join(t.TempDir(), "batch")
+	must(t, os.WriteFile(f, []byte(batch.String()), 0o644))
+	start := time.Now()
+	n.Run(t, "ip", "-batch", f)
+	nstest.Eventually(t, 5*time.Second, count)
+	time.Sleep(500 * time.Millisecond) // let the echo passes of the repair finish
+	mu.Lock()
+	defer mu.Unlock()
+	burst := passes[before:]
+	limit := 2 + int(5*time.Since(start).Seconds()) + 1
+	if len(burst) == 0 || len(burst) > limit {
+		t.Errorf("%d passes for a burst of 300 events in %v, want 1..%d", len(burst), time.Since(start), limit)
+	}
+	for _, p := range burst {
+		for _, w := range p.Why {
+			if strings.HasPrefix(w, "resync ") && len(p.Stages) != len(r.Stages()) {
+				t.Errorf("a pass after a Watch resync ran %v, not every stage", p.Stages)
+			}
+		}
+	}
+	t.Logf("%d passes: %v", len(burst), func() (out []string) {
+		for _, p := range burst {
+			out = append(out, fmt.Sprintf("%v %d changes", p.Why, len(p.Changes.Changes)))
+		}
+		return
+	}())
 }
