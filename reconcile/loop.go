@@ -3,6 +3,7 @@ package reconcile
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -109,7 +110,7 @@ func (r *Reconciler) loop(ctx context.Context) {
 			r.markAll("resync")
 			continue // the mark wakes the loop
 		case <-retryTimer.C:
-			r.mark("retry", r.failedStages()...)
+			r.mark("retry", r.retryStages()...)
 			continue
 		}
 		if err := limiter.Wait(ctx); err != nil {
@@ -122,24 +123,28 @@ func (r *Reconciler) loop(ctx context.Context) {
 		r.passMu.Lock()
 		rep := r.run(ctx, which, why)
 		r.passMu.Unlock()
+		r.report(rep)
 		if ctx.Err() != nil {
 			return
 		}
-		if rep.Err != nil {
+		if len(r.retryStages()) > 0 {
 			retryTimer.Reset(retry.NextBackOff())
-		} else if len(r.failedStages()) == 0 {
+		} else {
 			retry.Reset()
 		}
 	}
 }
 
-// failedStages returns the stages whose last run failed.
-func (r *Reconciler) failedStages() []string {
+// retryStages returns the stages a retry runs: those whose last run
+// failed by their own error (a source's refused section is not retried:
+// only a new Set fixes it), and those whose pruning was skipped because a
+// stage failed; every stage when the last pass could not start.
+func (r *Reconciler) retryStages() []string {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	var out []string
 	for _, s := range r.stages {
-		if r.status[s.name].LastError != nil {
+		if r.prepErr != nil || r.failed[s.name] || strings.Contains(r.status[s.name].PruneSkipped, "failed") {
 			out = append(out, s.name)
 		}
 	}
@@ -178,6 +183,7 @@ func (r *Reconciler) watchLoop(ctx context.Context, w watcher) {
 		ch, err := w.watch(ctx)
 		if err != nil {
 			r.setWatchErr(fmt.Errorf("reconcile: watch %s: %w", w.name, err))
+			r.markAll("watch " + w.name + " failed") // no events: look now
 			select {
 			case <-ctx.Done():
 				return
@@ -185,13 +191,23 @@ func (r *Reconciler) watchLoop(ctx context.Context, w watcher) {
 			}
 			continue
 		}
-		if !first {
-			// Events may have been missed while unsubscribed.
+		// Anything that changed before the subscription took effect
+		// (also right after Start's first pass) is found by a full pass.
+		if first {
+			r.markAll("subscribed " + w.name)
+		} else {
 			r.markAll("resubscribed " + w.name)
 		}
 		first = false
-		b.Reset()
+		r.clearWatchErr(w.name)
+		got := false
 		for ev := range ch {
+			if !got {
+				// A subscription that delivers resets the backoff; one
+				// that closes at once keeps backing off.
+				b.Reset()
+				got = true
+			}
 			if ev.Resync {
 				r.markAll("resync " + ev.Kind)
 				continue
@@ -207,5 +223,14 @@ func (r *Reconciler) watchLoop(ctx context.Context, w watcher) {
 func (r *Reconciler) setWatchErr(err error) {
 	r.mu.Lock()
 	r.watchEr = err
+	r.mu.Unlock()
+}
+
+// clearWatchErr clears the watch error if it is the named watcher's.
+func (r *Reconciler) clearWatchErr(name string) {
+	r.mu.Lock()
+	if r.watchEr != nil && strings.HasPrefix(r.watchEr.Error(), "reconcile: watch "+name+":") {
+		r.watchEr = nil
+	}
 	r.mu.Unlock()
 }

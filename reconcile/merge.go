@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/netprim/netprim/addr"
 	"github.com/netprim/netprim/route"
@@ -90,17 +91,17 @@ func merge(cs []contribution) merged {
 	for _, c := range cs {
 		s := &c.state
 		for _, l := range s.Links {
-			if links.take(c.source, l.Name) {
+			if links.take(c.source, linkKey(l)) {
 				out.Links = append(out.Links, l)
 			}
 		}
 		for _, w := range s.WireGuard {
-			if wgs.take(c.source, w.Name) {
+			if wgs.take(c.source, strings.TrimSpace(w.Name)) {
 				out.WireGuard = append(out.WireGuard, w)
 			}
 		}
 		for _, b := range s.Bonds {
-			if bonds.take(c.source, b.Name) {
+			if bonds.take(c.source, strings.TrimSpace(b.Name)) {
 				out.Bonds = append(out.Bonds, b)
 			}
 		}
@@ -110,7 +111,7 @@ func merge(cs []contribution) merged {
 			}
 		}
 		for _, b := range s.Bridges {
-			if bridges.take(c.source, b.Name) {
+			if bridges.take(c.source, strings.TrimSpace(b.Name)) {
 				out.Bridges = append(out.Bridges, b)
 			}
 		}
@@ -145,6 +146,13 @@ func merge(cs []contribution) merged {
 		}
 	}
 	return m
+}
+
+// linkKey is a link's name as Normalize leaves it.
+func linkKey(l Link) string {
+	s := l.Spec
+	s.Normalize()
+	return s.Name
 }
 
 // vlanKey is a VLAN's name, its default name when it has none, or, for a

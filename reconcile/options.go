@@ -72,7 +72,7 @@ func WithRoot(dir string) Option { return func(c *config) { c.root = dir } }
 // passes).
 func WithResync(d time.Duration) Option { return func(c *config) { c.resync = d } }
 
-// WithRateLimit limits passes to perCent per second with bursts of burst
+// WithRateLimit limits passes to perSecond per second with bursts of burst
 // (default DefaultRate, DefaultBurst). Triggers arriving meanwhile are
 // coalesced into the next pass.
 func WithRateLimit(perSecond float64, burst int) Option {
@@ -101,6 +101,8 @@ func WithWatchOptions(opts ...netprim.WatchOption) Option {
 }
 
 // OnPass registers f to be called after every pass that ran at least one
-// stage, from the goroutine that ran it. f must not block for long and
-// must not call the Reconciler's Apply or Try.
+// stage or failed to start, from the goroutine that ran it (the
+// background loop, or the caller of Apply or Try), holding no lock of the
+// Reconciler. f must not block for long, and must not call Close: Close
+// waits for the background loop, which is running f.
 func OnPass(f func(Pass)) Option { return func(c *config) { c.onPass = f } }

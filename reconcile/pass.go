@@ -1,9 +1,11 @@
 package reconcile
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"slices"
 	"strings"
 	"time"
@@ -25,9 +27,12 @@ type pass struct {
 	// srcErrs holds, per stage, the sources' refused sections and
 	// unresolvable selectors: reported, but the stage runs.
 	srcErrs map[string][]error
-	// noPrune holds, per stage, why it must not prune in this pass.
-	noPrune map[string]string
-	merged  merged
+	// noPrune holds, per stage, why it must not prune in this pass;
+	// pending, why it must not because a source has not set its state.
+	noPrune, pending map[string]string
+	// keepWG are WireGuard devices a rollback must not remove.
+	keepWG map[string]bool
+	merged merged
 }
 
 // prepare merges the sources' contributions into the input of a pass. It
@@ -41,7 +46,7 @@ type pass struct {
 // the sources alone: it is kept until a source changes, so a resync does
 // not merge and validate 10,000 routes again.
 func (r *Reconciler) prepare(ctx context.Context, extra ...contribution) (*pass, error) {
-	p := &pass{r: r, refused: map[string]error{}, srcErrs: map[string][]error{}, noPrune: map[string]string{}}
+	p := &pass{r: r, refused: map[string]error{}, srcErrs: map[string][]error{}, noPrune: map[string]string{}, pending: map[string]string{}}
 	cs := slices.Clone(extra)
 	r.mu.Lock()
 	gen := r.gen
@@ -51,6 +56,11 @@ func (r *Reconciler) prepare(ctx context.Context, extra ...contribution) (*pass,
 		return q, nil
 	}
 	for _, s := range r.sources {
+		if s.pending {
+			for _, sec := range builtinSections {
+				p.pending[sec.name] = "source " + s.name + " has not set its state yet"
+			}
+		}
 		cs = append(cs, contribution{source: s.name, priority: s.priority, state: s.use})
 		for _, sec := range builtinSections {
 			if err := s.errs[sec.name]; err != nil {
@@ -85,16 +95,21 @@ func (r *Reconciler) prepare(ctx context.Context, extra ...contribution) (*pass,
 		for _, err := range errs {
 			p.srcErrs[StageLinks] = append(p.srcErrs[StageLinks], &SourceError{Source: c.source, Section: StageLinks, Err: err})
 		}
+		if len(errs) > 0 {
+			// The entry left out may be a link the owner created (and
+			// selected by its address since): pruning would delete it.
+			p.noPrune[StageLinks] = "a device selector of source " + c.source + " did not resolve"
+		}
 	}
 	p.merged = merge(cs)
 	p.state = p.merged.state
 	for _, sec := range builtinSections {
 		if err := sec.validate(&p.state); err != nil {
-			p.refused[sec.name] = fmt.Errorf("merged state of the sources: %w", err)
+			p.refused[sec.name] = fmt.Errorf("the sources' %s collide (%s): %w", sec.name, contributors(cs, sec.name), err)
 		}
 	}
 	if err := p.state.validateCross(); err != nil {
-		p.refused[StageWireGuard] = errors.Join(p.refused[StageWireGuard], fmt.Errorf("merged state of the sources: %w", err))
+		p.refused[StageWireGuard] = errors.Join(p.refused[StageWireGuard], fmt.Errorf("the sources' links and wireguard collide (%s): %w", contributors(cs, StageWireGuard), err))
 	}
 	p.links = make([]link.Spec, len(p.state.Links))
 	for i, l := range p.state.Links {
@@ -110,11 +125,34 @@ func (r *Reconciler) prepare(ctx context.Context, extra ...contribution) (*pass,
 	return p, nil
 }
 
+// contributors names the sources contributing to a section, highest
+// priority first: the merged list an error indexes ("spec[3]") is theirs
+// in this order, without the objects they shadow.
+func contributors(cs []contribution, section string) string {
+	sorted := slices.Clone(cs)
+	slices.SortStableFunc(sorted, func(a, b contribution) int {
+		if c := cmp.Compare(b.priority, a.priority); c != 0 {
+			return c
+		}
+		return strings.Compare(a.source, b.source)
+	})
+	var names []string
+	for _, c := range sorted {
+		var one, empty State
+		copySection(&one, &c.state, section)
+		if !reflect.DeepEqual(one, empty) {
+			names = append(names, c.source)
+		}
+	}
+	return "sources " + strings.Join(names, ", ")
+}
+
 // clone copies p so that a pass may change its maps and top-level slices
 // (Plan and a rollback do) without touching a kept copy.
 func (p *pass) clone() *pass {
 	q := *p
 	q.noPrune = clone(p.noPrune)
+	q.pending = clone(p.pending)
 	q.refused = clone(p.refused)
 	q.srcErrs = clone(p.srcErrs)
 	return &q
@@ -174,6 +212,7 @@ func (r *Reconciler) run(ctx context.Context, which map[string]bool, why []strin
 type rollback struct {
 	keep    contribution
 	noPrune map[string]string // stages that must not prune even so
+	keepWG  map[string]bool   // WireGuard devices held before the try
 }
 
 // runWith is run, for a rollback when rb is not nil.
@@ -189,23 +228,37 @@ func (r *Reconciler) runWith(ctx context.Context, which map[string]bool, why []s
 		for k, v := range rb.noPrune {
 			p.noPrune[k] = v
 		}
+		p.keepWG = rb.keepWG
+	}
+	if err == nil && rb == nil {
+		// A source that has not said what it wants yet (a DHCP client
+		// waiting for its lease after a restart) keeps every stage from
+		// pruning: what it wanted before may be what it wants again. A
+		// rollback restores the state before a try, pending sources
+		// included, so it prunes regardless.
+		for k, v := range p.pending {
+			if p.noPrune[k] == "" {
+				p.noPrune[k] = v
+			}
+		}
 	}
 	if err != nil {
-		rep.Err = err
+		// Nothing ran: what asked for this pass is asked again, and the
+		// retry backoff applies (see retryStages).
+		rep.Err, rep.own = err, err
 		rep.Duration = time.Since(start)
 		r.finish(&rep, nil, nil)
 		return rep
 	}
 	runs := map[string]*stageRun{}
-	var ordered []*stageRun
-	var deferred []*stageRun
+	var ordered, deferred []*stageRun
 	failed := func(name string) bool {
 		if sr, ok := runs[name]; ok {
 			return sr.err != nil
 		}
 		r.mu.Lock()
 		defer r.mu.Unlock()
-		return r.status[name].LastError != nil
+		return r.failed[name]
 	}
 	for _, s := range r.stages {
 		if which != nil && !which[s.name] && !changedBefore(s, runs) {
@@ -235,53 +288,50 @@ func (r *Reconciler) runWith(ctx context.Context, which map[string]bool, why []s
 				}
 			}
 		}
-		if prune && s.deferPrune {
-			// A link stage prunes at the end of the pass. Its Plan with
-			// prune (one read) says whether it has anything to add or
-			// change now, and anything to delete later: a pass with
-			// nothing to do reads the links once, not twice.
-			pl, err := s.plan(ctx, p, r.options(true, nil))
-			adds, dels := err != nil, err != nil
-			for _, c := range pl.Changes {
-				if c.Action == netprim.Delete {
-					dels = true
-				} else {
-					adds = true
-				}
+		if !prune {
+			sr.plan, sr.err = s.apply(ctx, p, r.options(false, nil))
+			rep.Changes.Merge(sr.plan)
+			continue
+		}
+		// Pruning: the stage's Plan with prune (one read) says whether
+		// it has anything to add or change, and anything to delete.
+		// Additions and changes are applied first, without prune;
+		// deletions only once they succeeded — within the stage, since a
+		// package's Apply sends its adds and deletes together and a
+		// failed add would not stop the delete of what it replaces — and,
+		// for the stages that delete links, at the end of the pass. A
+		// pass with nothing to do reads each stage once.
+		pl, err := s.plan(ctx, p, r.options(true, nil))
+		adds, dels := err != nil, err != nil
+		for _, c := range pl.Changes {
+			if c.Action == netprim.Delete {
+				dels = true
+			} else {
+				adds = true
 			}
-			if adds {
-				sr.plan, sr.err = s.apply(ctx, p, r.options(false, nil))
-			}
-			if dels {
-				deferred = append(deferred, sr)
-			}
-		} else {
-			sr.plan, sr.err = s.apply(ctx, p, r.options(prune, nil))
-			sr.pruned = prune
+		}
+		if adds {
+			sr.plan, sr.err = s.apply(ctx, p, r.options(false, nil))
+		}
+		switch {
+		case !dels:
+		case sr.err != nil:
+			sr.skipped = "stage failed"
+		case s.deferPrune:
+			deferred = append(deferred, sr)
+		default:
+			pl, err := s.apply(ctx, p, r.options(true, nil))
+			sr.plan.Merge(pl)
+			sr.err, sr.pruned = err, true
 		}
 		rep.Changes.Merge(sr.plan)
 	}
-	// Deferred pruning of the link stages, in reverse order: only when the
-	// stage, what it depends on and what depends on it all succeeded, so
-	// that nothing is deleted while its replacement may be missing.
-	for i := len(deferred) - 1; i >= 0 && ctx.Err() == nil; i-- {
-		sr := deferred[i]
-		if why := r.blocker(sr.s, runs, failed); why != "" {
-			sr.skipped = why
-			continue
-		}
-		pl, err := sr.s.apply(ctx, p, r.options(true, nil))
-		sr.plan.Merge(pl)
-		rep.Changes.Merge(pl)
-		sr.err = err
-		sr.pruned = true
-	}
 	// Verify what changed: the stage's Plan, with the options of its last
-	// Apply, must be empty now.
-	for _, sr := range ordered {
-		sr.changed = !sr.plan.Empty()
-		if !sr.changed || sr.err != nil || ctx.Err() != nil {
-			continue
+	// Apply, must be empty now. The link stages' deferred pruning waits
+	// for this: a stage that applied but does not verify blocks it too.
+	verify := func(sr *stageRun) {
+		if sr.plan.Empty() || sr.err != nil || ctx.Err() != nil {
+			return
 		}
 		pl, err := sr.s.plan(ctx, p, r.options(sr.pruned, nil))
 		switch {
@@ -292,24 +342,47 @@ func (r *Reconciler) runWith(ctx context.Context, which map[string]bool, why []s
 			sr.err = &VerifyError{Stage: sr.s.name, Changes: pl.Changes}
 		}
 	}
-	var errs []error
+	for _, sr := range ordered {
+		verify(sr)
+	}
+	// Deferred pruning of the link stages, in reverse order: only when the
+	// stage, what it depends on and what depends on it all succeeded (in
+	// this pass, or in their last run), so that nothing is deleted while
+	// its replacement may be missing.
+	for i := len(deferred) - 1; i >= 0 && ctx.Err() == nil; i-- {
+		sr := deferred[i]
+		if why := r.blocker(sr.s, failed); why != "" {
+			sr.skipped = why
+			continue
+		}
+		pl, err := sr.s.apply(ctx, p, r.options(true, nil))
+		sr.plan.Merge(pl)
+		rep.Changes.Merge(pl)
+		sr.err, sr.pruned = err, true
+		if !pl.Empty() {
+			verify(sr)
+		}
+	}
+	var errs, own []error
 	for _, sr := range ordered {
 		serr := errors.Join(append(slices.Clone(p.srcErrs[sr.s.name]), sr.err)...)
 		if serr != nil {
 			errs = append(errs, &StageError{Stage: sr.s.name, Err: serr})
 		}
+		if sr.err != nil {
+			own = append(own, &StageError{Stage: sr.s.name, Err: sr.err})
+		}
 	}
-	if len(errs) > 0 {
-		for _, sr := range ordered {
-			if strings.Contains(sr.skipped, "failed") {
-				errs = append(errs, fmt.Errorf("%s: prune skipped because %s", sr.s.name, sr.skipped))
-			}
+	for _, sr := range ordered {
+		if strings.Contains(sr.skipped, "failed") {
+			errs = append(errs, fmt.Errorf("%s: prune skipped because %s", sr.s.name, sr.skipped))
 		}
 	}
 	if ctx.Err() != nil {
 		errs = append(errs, ctx.Err())
+		own = append(own, ctx.Err())
 	}
-	rep.Err = errors.Join(errs...)
+	rep.Err, rep.own = errors.Join(errs...), errors.Join(own...)
 	rep.Duration = time.Since(start)
 	r.finish(&rep, p, ordered)
 	return rep
@@ -328,8 +401,8 @@ func changedBefore(s *stage, runs map[string]*stageRun) bool {
 }
 
 // blocker says why a deferred prune of s must not run, or "".
-func (r *Reconciler) blocker(s *stage, runs map[string]*stageRun, failed func(string) bool) string {
-	if sr := runs[s.name]; sr != nil && sr.err != nil {
+func (r *Reconciler) blocker(s *stage, failed func(string) bool) string {
+	if failed(s.name) {
 		return "stage failed"
 	}
 	for _, a := range s.after {
@@ -338,10 +411,8 @@ func (r *Reconciler) blocker(s *stage, runs map[string]*stageRun, failed func(st
 		}
 	}
 	for _, x := range r.stages {
-		if x != s && dependsOn(r.byName, x.name, s.name) {
-			if sr := runs[x.name]; sr != nil && sr.err != nil {
-				return "stage " + x.name + " failed"
-			}
+		if x != s && dependsOn(r.byName, x.name, s.name) && failed(x.name) {
+			return "stage " + x.name + " failed"
 		}
 	}
 	return ""
@@ -355,8 +426,12 @@ func (r *Reconciler) finish(rep *Pass, p *pass, ordered []*stageRun) {
 	r.last = rep.Start
 	if p != nil {
 		r.merged = p.merged
+		r.prepErr = nil
+	} else {
+		r.prepErr = rep.Err
 	}
 	for _, sr := range ordered {
+		r.failed[sr.s.name] = sr.err != nil
 		st := r.status[sr.s.name]
 		st.Runs++
 		st.LastRun = rep.Start
@@ -371,8 +446,12 @@ func (r *Reconciler) finish(rep *Pass, p *pass, ordered []*stageRun) {
 		}
 	}
 	r.mu.Unlock()
-	if r.cfg.onPass != nil && len(rep.Stages) > 0 {
-		r.cfg.onPass(*rep)
+}
+
+// report hands a pass to OnPass; callers hold no lock of the Reconciler.
+func (r *Reconciler) report(rep Pass) {
+	if r.cfg.onPass != nil && (len(rep.Stages) > 0 || rep.Err != nil) {
+		r.cfg.onPass(rep)
 	}
 }
 
@@ -399,11 +478,13 @@ func (e *VerifyError) Error() string {
 // Apply works with or without Start; passes never overlap.
 func (r *Reconciler) Apply(ctx context.Context) (netprim.Plan, error) {
 	r.passMu.Lock()
-	defer r.passMu.Unlock()
 	if r.isClosed() {
+		r.passMu.Unlock()
 		return netprim.Plan{}, errClosed
 	}
 	rep := r.run(ctx, nil, []string{"apply"})
+	r.passMu.Unlock()
+	r.report(rep)
 	return rep.Changes, rep.Err
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/netprim/netprim"
 	"github.com/netprim/netprim/link"
@@ -21,6 +22,8 @@ import (
 // earlier stage has still to create (a bond's VLAN, say) is planned as far
 // as the kernel allows, with a warning.
 func (r *Reconciler) Plan(ctx context.Context) (netprim.Plan, error) {
+	r.passMu.Lock() // the WireGuard handles are the passes'
+	defer r.passMu.Unlock()
 	var total netprim.Plan
 	p, err := r.prepare(ctx)
 	if err != nil {
@@ -36,6 +39,15 @@ func (r *Reconciler) Plan(ctx context.Context) (netprim.Plan, error) {
 	}
 	for _, w := range p.state.WireGuard {
 		missing[w.Name] = true
+	}
+	for _, b := range p.state.Bonds {
+		missing[b.Name] = true
+	}
+	for _, v := range p.state.VLANs {
+		missing[vlanKey(v)] = true
+	}
+	for _, b := range p.state.Bridges {
+		missing[b.Name] = true
 	}
 	for _, l := range existing {
 		delete(missing, l.Name)
@@ -68,7 +80,7 @@ func (r *Reconciler) Plan(ctx context.Context) (netprim.Plan, error) {
 	)
 	failed := map[string]bool{}
 	for _, s := range r.stages {
-		if err := errors.Join(append(p.srcErrs[s.name], p.refused[s.name])...); err != nil {
+		if err := errors.Join(append(slices.Clone(p.srcErrs[s.name]), p.refused[s.name])...); err != nil {
 			errs = append(errs, &StageError{Stage: s.name, Err: err})
 			if p.refused[s.name] != nil {
 				failed[s.name] = true

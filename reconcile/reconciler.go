@@ -30,6 +30,8 @@ type Reconciler struct {
 	mu      sync.Mutex // guards the fields below
 	sources map[string]*Source
 	status  map[string]*StageStatus
+	failed  map[string]bool // stages whose last run failed by their own error
+	prepErr error           // why the last pass could not start, or nil
 	passes  int
 	last    time.Time
 	merged  merged
@@ -73,6 +75,7 @@ func New(ns *netprim.Namespace, opts ...Option) (*Reconciler, error) {
 		cfg:     cfg,
 		sources: map[string]*Source{},
 		status:  map[string]*StageStatus{},
+		failed:  map[string]bool{},
 		dirty:   map[string]bool{},
 		wake:    make(chan struct{}, 1),
 	}

@@ -25,11 +25,16 @@ type Source struct {
 	errs    map[string]error // section -> why the last Set of it was refused
 	blocked map[string]bool  // sections refused with no valid version to fall back on
 	good    map[string]bool  // sections that had a valid version
+	pending bool             // no Set yet
 	removed bool
 }
 
 // AddSource registers a source named name (unique in the Reconciler) with
-// the given priority (higher wins). It contributes nothing until Set.
+// the given priority (higher wins). It contributes nothing until Set, and
+// until then no stage prunes: a source that has not said what it wants
+// yet (a DHCP client waiting for a lease after a restart) must not lose
+// what it had. Register sources that may never contribute only when they
+// do, or Set them empty at once.
 func (r *Reconciler) AddSource(name string, priority int) (*Source, error) {
 	if name == "" {
 		return nil, fmt.Errorf("reconcile: source name: %w: empty", netprim.ErrInvalidSpec)
@@ -39,7 +44,7 @@ func (r *Reconciler) AddSource(name string, priority int) (*Source, error) {
 	if _, ok := r.sources[name]; ok {
 		return nil, fmt.Errorf("reconcile: source %s: %w: name used twice", name, netprim.ErrInvalidSpec)
 	}
-	s := &Source{r: r, name: name, priority: priority, errs: map[string]error{}, blocked: map[string]bool{}, good: map[string]bool{}}
+	s := &Source{r: r, name: name, priority: priority, errs: map[string]error{}, blocked: map[string]bool{}, good: map[string]bool{}, pending: true}
 	r.sources[name] = s
 	r.gen++
 	return s, nil
@@ -67,9 +72,10 @@ func (s *Source) Set(st State) error {
 	r.mu.Lock()
 	if s.removed {
 		r.mu.Unlock()
-		return fmt.Errorf("reconcile: source %s: %w", s.name, errClosed)
+		return fmt.Errorf("reconcile: source %s: %w: it was removed", s.name, netprim.ErrNotFound)
 	}
 	s.raw = st
+	s.pending = false
 	r.gen++
 	for _, sec := range builtinSections {
 		if err := errs[sec.name]; err != nil {
@@ -91,7 +97,10 @@ func (s *Source) Set(st State) error {
 }
 
 // Clear withdraws the source's whole contribution and asks for a pass:
-// the objects only it wanted are pruned.
+// the objects only it wanted are pruned (unless pruning is off). The
+// firewall table and the resolver files are not pruned: without a
+// contribution they are left as they are; a kernel WireGuard device is
+// removed only if this Reconciler holds its handle.
 func (s *Source) Clear() {
 	_ = s.Set(State{})
 }
@@ -134,7 +143,7 @@ type SourceError struct {
 
 // Error renders "source NAME: SECTION: ERR".
 func (e *SourceError) Error() string {
-	return "source " + e.Source + ": " + e.Err.Error()
+	return "source " + e.Source + ": " + e.Section + ": " + e.Err.Error()
 }
 
 // Unwrap returns the validation error.

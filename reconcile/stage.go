@@ -97,10 +97,10 @@ func (r *Reconciler) builtinStages() []*stage {
 			}},
 		{name: StageWireGuard, after: []string{StageLinks}, wake: []string{WakeLink}, deferPrune: true,
 			plan: func(ctx context.Context, p *pass, o []netprim.Option) (netprim.Plan, error) {
-				return r.wg.plan(ctx, r.ns, p.state.WireGuard, o)
+				return r.wg.plan(ctx, r.ns, p.state.WireGuard, p.keepWG, o)
 			},
 			apply: func(ctx context.Context, p *pass, o []netprim.Option) (netprim.Plan, error) {
-				return r.wg.apply(ctx, r.ns, p.state.WireGuard, o)
+				return r.wg.apply(ctx, r.ns, p.state.WireGuard, p.keepWG, o)
 			}},
 		{name: StageBonds, after: []string{StageLinks}, wake: []string{WakeLink}, deferPrune: true,
 			plan: func(ctx context.Context, p *pass, o []netprim.Option) (netprim.Plan, error) {

@@ -21,9 +21,16 @@ type Pass struct {
 	Stages []string `json:"stages"`
 	// Changes are the writes the pass made, in order.
 	Changes netprim.Plan `json:"changes"`
-	// Err joins the StageErrors of the pass (and VerifyErrors); nil when
-	// every stage that ran succeeded.
+	// Err joins the StageErrors of the pass (and VerifyErrors, and the
+	// sources' refused sections); nil when every stage that ran
+	// succeeded and no source had a section refused. When merging the
+	// sources failed (a device selector could not be resolved because
+	// the links could not be listed), no stage ran and Err says why.
 	Err error `json:"-"`
+	// own joins the errors of the stages themselves, without the
+	// sources' refused sections: what a retry can fix, and what decides
+	// a Try.
+	own error
 }
 
 // StageStatus is what the Reconciler knows of one stage.
@@ -70,16 +77,20 @@ type Status struct {
 	// Stages in pass order; Sources by name.
 	Stages  []StageStatus  `json:"stages"`
 	Sources []SourceStatus `json:"sources"`
-	// WatchErr is the last error of a kernel subscription (the
-	// Reconciler falls back to the periodic pass until it re-subscribes).
+	// WatchErr is the error of a kernel subscription that is failing
+	// now (the Reconciler falls back to the periodic pass until it
+	// re-subscribes); nil while every subscription works.
 	WatchErr error `json:"-"`
+	// Err is the error of the last pass if it could not start at all
+	// (see Pass.Err), else nil.
+	Err error `json:"-"`
 }
 
 // Status returns a snapshot of the Reconciler's state.
 func (r *Reconciler) Status() Status {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	st := Status{Passes: r.passes, LastPass: r.last, WatchErr: r.watchEr}
+	st := Status{Passes: r.passes, LastPass: r.last, WatchErr: r.watchEr, Err: r.prepErr}
 	for _, s := range r.stages {
 		ss := *r.status[s.name]
 		ss.LastPlan.Changes = slices.Clone(ss.LastPlan.Changes)

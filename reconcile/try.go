@@ -94,10 +94,16 @@ func (s *Source) Try(ctx context.Context, st State, timeout time.Duration, check
 		r.passMu.Unlock()
 		return netprim.Plan{}, fmt.Errorf("reconcile: try: snapshot: %w", err)
 	}
+	for name := range r.wg.devs {
+		keep.keepWG[name] = true
+	}
 	rep := r.run(ctx, nil, []string{"try " + s.name})
 	r.passMu.Unlock()
+	r.report(rep)
 	total := rep.Changes
-	cause := rep.Err
+	// Only the stages' own errors decide: another source's refused
+	// section is not this change's failure.
+	cause := rep.own
 	if cause == nil {
 		cctx, cancel := context.WithTimeout(ctx, timeout)
 		cause = check(cctx, rep.Changes)
@@ -114,13 +120,29 @@ func (s *Source) Try(ctx context.Context, st State, timeout time.Duration, check
 	defer cancel()
 	r.passMu.Lock()
 	s.restore(saved)
-	back := r.runWith(rctx, nil, []string{"rollback " + s.name}, keep)
+	var back Pass
+	now, err := r.ownedNow(rctx, before)
+	if err == nil {
+		// Protect what the owner had before the try and still has: what
+		// went away meanwhile (another source withdrew it, a pass pruned
+		// it) stays away.
+		keep.keep.state = intersect(keep.keep.state, now.keep.state)
+		back = r.runWith(rctx, nil, []string{"rollback " + s.name}, keep)
+	} else {
+		back = Pass{Err: err, own: err}
+	}
 	total.Merge(back.Changes)
 	pl, rerr := snap.restore(rctx, r)
 	total.Merge(pl)
+	if r.isClosed() {
+		// Closed during the check: the rollback may have made devices
+		// again that nothing would close.
+		rerr = errors.Join(rerr, r.wg.closeAll())
+	}
 	r.passMu.Unlock()
+	r.report(back)
 	r.markAll("rollback " + s.name)
-	if err := errors.Join(back.Err, rerr); err != nil {
+	if err := errors.Join(back.own, rerr); err != nil {
 		return total, fmt.Errorf("reconcile: try: %w: %w; the rollback failed too: %w", ErrRolledBack, cause, err)
 	}
 	return total, fmt.Errorf("reconcile: try: %w: %w", ErrRolledBack, cause)
@@ -139,7 +161,7 @@ const keepPriority = math.MinInt
 // not prune bonds.
 func (r *Reconciler) ownedNow(ctx context.Context, before *pass) (*rollback, error) {
 	owner := r.cfg.owner
-	rb := &rollback{keep: contribution{source: "(before the try)", priority: keepPriority}, noPrune: map[string]string{}}
+	rb := &rollback{keep: contribution{source: "(before the try)", priority: keepPriority}, noPrune: map[string]string{}, keepWG: map[string]bool{}}
 	k := &rb.keep.state
 	links, err := link.List(ctx, r.ns, link.WithoutEthtool())
 	if err != nil {
@@ -220,22 +242,96 @@ func (r *Reconciler) ownedNow(ctx context.Context, before *pass) (*rollback, err
 	return rb, nil
 }
 
+// intersect returns the objects of a that b has too, by merge key.
+func intersect(a, b State) State {
+	has := func(keys []string) map[string]bool {
+		m := make(map[string]bool, len(keys))
+		for _, k := range keys {
+			m[k] = true
+		}
+		return m
+	}
+	var out State
+	var keys []string
+	for _, l := range b.Links {
+		keys = append(keys, linkKey(l))
+	}
+	in := has(keys)
+	for _, l := range a.Links {
+		if in[linkKey(l)] {
+			out.Links = append(out.Links, l)
+		}
+	}
+	keys = keys[:0]
+	for _, x := range b.Bridges {
+		keys = append(keys, x.Name)
+	}
+	in = has(keys)
+	for _, x := range a.Bridges {
+		if in[x.Name] {
+			out.Bridges = append(out.Bridges, x)
+		}
+	}
+	keys = keys[:0]
+	for _, x := range b.VLANs {
+		keys = append(keys, vlanKey(x))
+	}
+	in = has(keys)
+	for _, x := range a.VLANs {
+		if in[vlanKey(x)] {
+			out.VLANs = append(out.VLANs, x)
+		}
+	}
+	keys = keys[:0]
+	for _, x := range b.Addresses {
+		keys = append(keys, addrKey(x))
+	}
+	in = has(keys)
+	for _, x := range a.Addresses {
+		if in[addrKey(x)] {
+			out.Addresses = append(out.Addresses, x)
+		}
+	}
+	keys = keys[:0]
+	for _, x := range b.Routes {
+		keys = append(keys, routeKey(x))
+	}
+	in = has(keys)
+	for _, x := range a.Routes {
+		if in[routeKey(x)] {
+			out.Routes = append(out.Routes, x)
+		}
+	}
+	keys = keys[:0]
+	for _, x := range b.Rules {
+		keys = append(keys, ruleKey(x))
+	}
+	in = has(keys)
+	for _, x := range a.Rules {
+		if in[ruleKey(x)] {
+			out.Rules = append(out.Rules, x)
+		}
+	}
+	return out
+}
+
 // savedSource is a source's contribution, to put back after a Try.
 type savedSource struct {
 	raw, use      State
 	errs          map[string]error
 	blocked, good map[string]bool
+	pending       bool
 }
 
 func (s *Source) save() savedSource {
 	s.r.mu.Lock()
 	defer s.r.mu.Unlock()
-	return savedSource{raw: s.raw, use: s.use, errs: clone(s.errs), blocked: clone(s.blocked), good: clone(s.good)}
+	return savedSource{raw: s.raw, use: s.use, errs: clone(s.errs), blocked: clone(s.blocked), good: clone(s.good), pending: s.pending}
 }
 
 func (s *Source) restore(v savedSource) {
 	s.r.mu.Lock()
-	s.raw, s.use, s.errs, s.blocked, s.good = v.raw, v.use, v.errs, v.blocked, v.good
+	s.raw, s.use, s.errs, s.blocked, s.good, s.pending = v.raw, v.use, v.errs, v.blocked, v.good, v.pending
 	s.r.gen++
 	s.r.mu.Unlock()
 }

@@ -22,7 +22,7 @@ type wgHost struct {
 }
 
 // plan plans every device; errors are joined.
-func (h *wgHost) plan(ctx context.Context, ns *netprim.Namespace, want []wireguard.Spec, opts []netprim.Option) (netprim.Plan, error) {
+func (h *wgHost) plan(ctx context.Context, ns *netprim.Namespace, want []wireguard.Spec, keep map[string]bool, opts []netprim.Option) (netprim.Plan, error) {
 	var total netprim.Plan
 	var errs []error
 	for _, w := range want {
@@ -39,7 +39,7 @@ func (h *wgHost) plan(ctx context.Context, ns *netprim.Namespace, want []wiregua
 		}
 	}
 	if netprim.Resolve(opts...).Prune {
-		for _, name := range h.stale(want) {
+		for _, name := range h.stale(want, keep) {
 			total.Append(netprim.Change{Action: netprim.Delete, Kind: wireguard.KindLink, Object: name + " type wireguard"})
 		}
 	}
@@ -49,7 +49,7 @@ func (h *wgHost) plan(ctx context.Context, ns *netprim.Namespace, want []wiregua
 // apply applies every device through its handle, creating the handle (and
 // the device) when there is none; with prune it removes the devices it
 // holds that are not wanted.
-func (h *wgHost) apply(ctx context.Context, ns *netprim.Namespace, want []wireguard.Spec, opts []netprim.Option) (netprim.Plan, error) {
+func (h *wgHost) apply(ctx context.Context, ns *netprim.Namespace, want []wireguard.Spec, keep map[string]bool, opts []netprim.Option) (netprim.Plan, error) {
 	var total netprim.Plan
 	var errs []error
 	if h.devs == nil {
@@ -79,7 +79,7 @@ func (h *wgHost) apply(ctx context.Context, ns *netprim.Namespace, want []wiregu
 		h.devs[w.Name] = d
 	}
 	if netprim.Resolve(opts...).Prune {
-		for _, name := range h.stale(want) {
+		for _, name := range h.stale(want, keep) {
 			d := h.devs[name]
 			var err error
 			if d.Backend() == wireguard.BackendUserspace {
@@ -99,11 +99,12 @@ func (h *wgHost) apply(ctx context.Context, ns *netprim.Namespace, want []wiregu
 	return total, errors.Join(errs...)
 }
 
-// stale returns the names of held devices that are not wanted, sorted.
-func (h *wgHost) stale(want []wireguard.Spec) []string {
+// stale returns the names of held devices that are neither wanted nor
+// kept, sorted.
+func (h *wgHost) stale(want []wireguard.Spec, keep map[string]bool) []string {
 	var out []string
 	for name := range h.devs {
-		if !slices.ContainsFunc(want, func(w wireguard.Spec) bool { return w.Name == name }) {
+		if !keep[name] && !slices.ContainsFunc(want, func(w wireguard.Spec) bool { return w.Name == name }) {
 			out = append(out, name)
 		}
 	}

@@ -164,9 +164,10 @@ func tryApply(ctx context.Context, src *reconcile.Source, doc reconcile.State, d
 }
 
 // serveDocument keeps the document applied until ctx is done (SIGINT or
-// SIGTERM): the Reconciler repairs drift, and hosts the userspace
-// WireGuard devices, which it removes when it closes. Handles of kernel
-// devices are only released: those devices stay without netctl.
+// SIGTERM): the Reconciler repairs drift as the kernel reports it, and
+// hosts the userspace WireGuard devices, which it removes when it closes.
+// Handles of kernel devices are only released: those devices stay without
+// netctl.
 func serveDocument(ctx context.Context, r *reconcile.Reconciler, stdout io.Writer) error {
 	var names []string
 	for _, d := range r.WireGuardDevices() {
@@ -175,10 +176,10 @@ func serveDocument(ctx context.Context, r *reconcile.Reconciler, stdout io.Write
 		}
 	}
 	if len(names) == 0 {
-		fmt.Fprintln(stdout, "no userspace WireGuard devices to serve")
-		return nil
+		fmt.Fprintln(stdout, "keeping the document applied until interrupted")
+	} else {
+		fmt.Fprintf(stdout, "serving %d userspace WireGuard device(s) until interrupted: %s\n", len(names), strings.Join(names, ", "))
 	}
-	fmt.Fprintf(stdout, "serving %d userspace WireGuard device(s) until interrupted: %s\n", len(names), strings.Join(names, ", "))
 	if err := r.Start(ctx); err != nil {
 		return err
 	}
@@ -186,7 +187,9 @@ func serveDocument(ctx context.Context, r *reconcile.Reconciler, stdout io.Write
 	if err := r.Close(); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "stopped serving; removed %s\n", strings.Join(names, ", "))
+	if len(names) > 0 {
+		fmt.Fprintf(stdout, "stopped serving; removed %s\n", strings.Join(names, ", "))
+	}
 	return nil
 }
 

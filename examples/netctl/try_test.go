@@ -3,9 +3,12 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
+	"github.com/netprim/netprim/nstest"
 	"io"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestApplyTry: apply --try keeps the changes when Enter comes in time and
@@ -55,5 +58,46 @@ routes:
 	code = run(context.Background(), []string{"apply", "--try", "5s", "-f", "testdata/basic.yaml", "--netns", n.Name}, f, &o, &e)
 	if code != 0 || !strings.Contains(o.String(), "kept") {
 		t.Errorf("try with Enter: exit %d\nstdout:\n%s\nstderr:\n%s", code, o.String(), e.String())
+	}
+}
+
+// TestApplyServeRepairsDrift: apply --serve keeps the document applied
+// until interrupted: an MTU changed with ip(8) is put back, and the
+// repairing pass is printed.
+func TestApplyServeRepairsDrift(t *testing.T) {
+	n := named(t)
+	n.Run(t, "ip", "link", "add", "veth0", "type", "veth", "peer", "name", "veth1")
+	n.Run(t, "ip", "link", "set", "veth1", "up")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var out, errb syncBuffer
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, []string{"apply", "-f", "testdata/basic.yaml", "--serve", "--netns", n.Name}, strings.NewReader(""), &out, &errb)
+	}()
+	mtu := func() int {
+		var ls []struct{ Mtu int }
+		n.IPJSON(t, &ls, "link", "show", "veth0")
+		return ls[0].Mtu
+	}
+	nstest.Eventually(t, 10*time.Second, func() error {
+		if !strings.Contains(out.String(), "keeping the document applied") {
+			return fmt.Errorf("not serving yet: %q", out.String())
+		}
+		return nil
+	})
+	n.Run(t, "ip", "link", "set", "veth0", "mtu", "1500")
+	nstest.Eventually(t, 10*time.Second, func() error {
+		if m := mtu(); m != 1400 {
+			return fmt.Errorf("mtu %d", m)
+		}
+		if !strings.Contains(out.String(), "~ link veth0 mtu 1500 -> 1400") {
+			return fmt.Errorf("repair not printed: %q", out.String())
+		}
+		return nil
+	})
+	cancel()
+	if code := <-done; code != 0 {
+		t.Fatalf("apply --serve: exit %d: %s", code, errb.String())
 	}
 }
