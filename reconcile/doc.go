@@ -15,16 +15,22 @@
 // it runs after and the kernel events that wake it.
 //
 // Additions and changes come first, deletions after their replacements:
-// the stages that delete links (links, wireguard, bonds, vlans, bridges)
-// prune at the end of the pass, in reverse order, once addresses and
-// routes have moved; the other stages prune within their own Apply, which
-// adds before it deletes.
+// when a stage has something to prune, it applies its additions and
+// changes first and deletes only once they succeeded; the stages that
+// delete links (links, wireguard, bonds, vlans, bridges) prune at the end
+// of the pass, in reverse order, once addresses and routes have moved and
+// been verified. A pass with nothing to change reads each stage's objects
+// once.
 //
-// A stage that fails does not stop the others. A stage that depends on a
-// failed one (see Stage.After) still applies what it can but does not
-// prune in that pass, and a link stage does not prune while a stage that
-// depends on it failed: nothing is deleted while what should replace it
-// may be missing. Errors are StageErrors naming the stage.
+// A stage that fails does not stop the others. It does not prune; a stage
+// that depends on a failed one (see Stage.After) still applies what it can
+// but does not prune either; and a link stage does not prune while a stage
+// that depends on it is failing, in this pass or since its last run:
+// nothing is deleted while what should replace it may be missing. Errors
+// are StageErrors naming the stage. Nothing is pruned either while a
+// source has not set its state yet (AddSource) or has had a section
+// refused before it ever sent a valid one, or while a device selector does
+// not resolve.
 //
 // # Sources and the one pruner
 //
