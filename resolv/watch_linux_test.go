@@ -30,8 +30,35 @@ type watching struct {
 	last netprim.Event // the last event expected
 }
 
+// requireInotify skips a test when the file system under dir reports no
+// inotify events for changes made through it: hostfs, the root file
+// system of the kernel tier (user-mode Linux), is one. The probe watches
+// dir, creates a file in it and waits for the event.
+func requireInotify(t *testing.T, dir string) {
+	t.Helper()
+	fd, err := unix.InotifyInit1(unix.IN_CLOEXEC | unix.IN_NONBLOCK)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(fd)
+	if _, err := unix.InotifyAddWatch(fd, dir, unix.IN_CREATE); err != nil {
+		t.Fatal(err)
+	}
+	f := filepath.Join(dir, ".inotify-probe")
+	must(t, os.WriteFile(f, nil, 0o600))
+	defer os.Remove(f)
+	buf := make([]byte, 4096)
+	for deadline := time.Now().Add(2 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if n, _ := unix.Read(fd, buf); n > 0 {
+			return
+		}
+	}
+	t.Skipf("the file system under %s reports no inotify events (hostfs, the kernel tier's root, does not): Watch is tested on the host tier", dir)
+}
+
 func startWatch(t *testing.T, root string) *watching {
 	t.Helper()
+	requireInotify(t, root)
 	ctx, cancel := context.WithCancel(context.Background())
 	ch, err := Watch(ctx, root)
 	if err != nil {
