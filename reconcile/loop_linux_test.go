@@ -2,6 +2,7 @@ package reconcile_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/netip"
 	"os"
@@ -425,4 +426,77 @@ func TestBurstCoalesced(t *testing.T) {
 		}
 		return
 	}())
+}
+
+// flakyStage fails its first failures runs, recording when it ran.
+type flakyStage struct {
+	mu       sync.Mutex
+	failures int
+	runs     []time.Time
+}
+
+func (f *flakyStage) Name() string     { return "flaky" }
+func (f *flakyStage) After() []string  { return nil }
+func (f *flakyStage) WakeOn() []string { return nil }
+func (f *flakyStage) Plan(context.Context, *netprim.Namespace, ...netprim.Option) (netprim.Plan, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var p netprim.Plan
+	if len(f.runs) <= f.failures {
+		p.Append(netprim.Change{Action: netprim.Add, Kind: "widget", Object: "w0"})
+	}
+	return p, nil
+}
+func (f *flakyStage) Apply(context.Context, *netprim.Namespace, ...netprim.Option) (netprim.Plan, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.runs = append(f.runs, time.Now())
+	if len(f.runs) <= f.failures {
+		return netprim.Plan{}, errors.New("not yet")
+	}
+	var p netprim.Plan
+	p.Append(netprim.Change{Action: netprim.Add, Kind: "widget", Object: "w0"})
+	return p, nil
+}
+
+// TestRetryBackoff: a failing stage is retried by itself, with waits that
+// grow (exponential backoff with jitter), until it succeeds; then retries
+// stop.
+func TestRetryBackoff(t *testing.T) {
+	n := nstest.New(t)
+	f := &flakyStage{failures: 4}
+	r := newReconciler(t, n, reconcile.WithStage(f), reconcile.WithResync(time.Hour), reconcile.WithRetry(20*time.Millisecond, time.Second))
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	must(t, r.Start(ctx))
+	nstest.Eventually(t, 10*time.Second, func() error {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		if len(f.runs) < 5 {
+			return fmt.Errorf("%d runs", len(f.runs))
+		}
+		return nil
+	})
+	time.Sleep(500 * time.Millisecond)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	// The first runs may come from the start and the subscriptions'
+	// full passes; the retries follow the last failure.
+	if len(f.runs) > 8 {
+		t.Errorf("%d runs: retries go on after success", len(f.runs))
+	}
+	var gaps []time.Duration
+	for i := 1; i < len(f.runs); i++ {
+		gaps = append(gaps, f.runs[i].Sub(f.runs[i-1]))
+	}
+	// Jitter is ±50%: from 20 ms doubling, the fourth wait (≥ 80 ms)
+	// is always longer than the first (≤ 30 ms).
+	last := gaps[len(gaps)-1]
+	if last < 40*time.Millisecond {
+		t.Errorf("waits between runs %v: the last is not backed off", gaps)
+	}
+	st, _ := r.Status().Stage("flaky")
+	if st.LastError != nil {
+		t.Errorf("flaky still failing: %v", st.LastError)
+	}
 }

@@ -47,14 +47,17 @@ const (
 // of the sources; a product adds its own with WithStage, holding its own
 // desired state and calling Reconciler.Trigger when it changes.
 //
-// A pass calls Apply once per stage, in dependency order. The options
-// carry the owner (netprim.WithOwner), the Reconciler's apply options
-// (WithApplyOptions) and, when the Reconciler prunes and nothing the stage
-// depends on failed in the pass, netprim.WithPrune: a stage prunes only
-// then. Plan must return what Apply would change with the same options,
-// without changing anything; after an Apply that changed something the
-// Reconciler calls Plan to verify, and every change Plan still reports is
-// a verify error.
+// A pass runs the stages in dependency order. The options carry the owner
+// (netprim.WithOwner), the Reconciler's apply options (WithApplyOptions)
+// and netprim.WithPrune when the stage may prune. Plan must return what
+// Apply would change with the same options, without changing anything:
+// the Reconciler relies on it. When the stage may prune, a pass calls Plan
+// with prune first and then Apply without prune only if that plan adds or
+// changes something (or Plan failed), and Apply with prune only if it
+// deletes something and the first Apply succeeded; a stage whose Plan is
+// empty is not applied. Otherwise a pass calls Apply once, without prune.
+// After an Apply that changed something the Reconciler calls Plan again
+// to verify: every change it still reports is a VerifyError.
 type Stage interface {
 	// Name is unique among the stages: not one of the built-in names.
 	Name() string
