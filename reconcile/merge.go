@@ -7,8 +7,12 @@ import (
 	"strings"
 
 	"github.com/netprim/netprim/addr"
+	"github.com/netprim/netprim/bond"
+	"github.com/netprim/netprim/bridge"
+	"github.com/netprim/netprim/resolv"
 	"github.com/netprim/netprim/route"
 	"github.com/netprim/netprim/vlan"
+	"github.com/netprim/netprim/wireguard"
 )
 
 // This file merges the contributions of the sources into one State: pure
@@ -88,60 +92,26 @@ func merge(cs []contribution) merged {
 	links, wgs, bonds, vlans, bridges := m.picker("link"), m.picker("wireguard"), m.picker("bond"), m.picker("vlan"), m.picker("bridge")
 	addrs, routes, rules := m.picker("address"), m.picker("route"), m.picker("rule")
 	fw, res, hosts, hn := m.picker("firewall"), m.picker("resolvers"), m.picker("hosts"), m.picker("hostname")
+	name := func(n string) string { return strings.TrimSpace(n) }
 	for _, c := range cs {
 		s := &c.state
-		for _, l := range s.Links {
-			if links.take(c.source, linkKey(l)) {
-				out.Links = append(out.Links, l)
-			}
-		}
-		for _, w := range s.WireGuard {
-			if wgs.take(c.source, strings.TrimSpace(w.Name)) {
-				out.WireGuard = append(out.WireGuard, w)
-			}
-		}
-		for _, b := range s.Bonds {
-			if bonds.take(c.source, strings.TrimSpace(b.Name)) {
-				out.Bonds = append(out.Bonds, b)
-			}
-		}
-		for _, v := range s.VLANs {
-			if vlans.take(c.source, vlanKey(v)) {
-				out.VLANs = append(out.VLANs, v)
-			}
-		}
-		for _, b := range s.Bridges {
-			if bridges.take(c.source, strings.TrimSpace(b.Name)) {
-				out.Bridges = append(out.Bridges, b)
-			}
-		}
-		for _, a := range s.Addresses {
-			if addrs.take(c.source, addrKey(a)) {
-				out.Addresses = append(out.Addresses, a)
-			}
-		}
-		for _, r := range s.Routes {
-			if routes.take(c.source, routeKey(r)) {
-				out.Routes = append(out.Routes, r)
-			}
-		}
-		for _, r := range s.Rules {
-			if rules.take(c.source, ruleKey(r)) {
-				out.Rules = append(out.Rules, r)
-			}
-		}
-		if s.Firewall != nil && fw.take(c.source, "table") {
+		src := c.source
+		out.Links = appendTaken(out.Links, s.Links, links, src, linkKey)
+		out.WireGuard = appendTaken(out.WireGuard, s.WireGuard, wgs, src, func(w wireguard.Spec) string { return name(w.Name) })
+		out.Bonds = appendTaken(out.Bonds, s.Bonds, bonds, src, func(b bond.Spec) string { return name(b.Name) })
+		out.VLANs = appendTaken(out.VLANs, s.VLANs, vlans, src, vlanKey)
+		out.Bridges = appendTaken(out.Bridges, s.Bridges, bridges, src, func(b bridge.Spec) string { return name(b.Name) })
+		out.Addresses = appendTaken(out.Addresses, s.Addresses, addrs, src, addrKey)
+		out.Routes = appendTaken(out.Routes, s.Routes, routes, src, routeKey)
+		out.Rules = appendTaken(out.Rules, s.Rules, rules, src, ruleKey)
+		out.Hosts = appendTaken(out.Hosts, s.Hosts, hosts, src, func(h resolv.HostEntry) string { return h.Address.String() })
+		if s.Firewall != nil && fw.take(src, "table") {
 			out.Firewall = s.Firewall
 		}
-		if s.Resolvers != nil && res.take(c.source, "resolv.conf") {
+		if s.Resolvers != nil && res.take(src, "resolv.conf") {
 			out.Resolvers = s.Resolvers
 		}
-		for _, h := range s.Hosts {
-			if hosts.take(c.source, h.Address.String()) {
-				out.Hosts = append(out.Hosts, h)
-			}
-		}
-		if s.Hostname != nil && hn.take(c.source, "hostname") {
+		if s.Hostname != nil && hn.take(src, "hostname") {
 			out.Hostname = s.Hostname
 		}
 	}
@@ -153,6 +123,16 @@ func linkKey(l Link) string {
 	s := l.Spec
 	s.Normalize()
 	return s.Name
+}
+
+// appendTaken appends to out the items whose key p lets src have.
+func appendTaken[T any](out, items []T, p *picker, src string, key func(T) string) []T {
+	for _, x := range items {
+		if p.take(src, key(x)) {
+			out = append(out, x)
+		}
+	}
+	return out
 }
 
 // vlanKey is a VLAN's name, its default name when it has none, or, for a

@@ -244,72 +244,26 @@ func (r *Reconciler) ownedNow(ctx context.Context, before *pass) (*rollback, err
 
 // intersect returns the objects of a that b has too, by merge key.
 func intersect(a, b State) State {
-	has := func(keys []string) map[string]bool {
-		m := make(map[string]bool, len(keys))
-		for _, k := range keys {
-			m[k] = true
-		}
-		return m
+	return State{
+		Links:     common(a.Links, b.Links, linkKey),
+		Bridges:   common(a.Bridges, b.Bridges, func(x bridge.Spec) string { return x.Name }),
+		VLANs:     common(a.VLANs, b.VLANs, vlanKey),
+		Addresses: common(a.Addresses, b.Addresses, addrKey),
+		Routes:    common(a.Routes, b.Routes, routeKey),
+		Rules:     common(a.Rules, b.Rules, ruleKey),
 	}
-	var out State
-	var keys []string
-	for _, l := range b.Links {
-		keys = append(keys, linkKey(l))
+}
+
+// common returns the elements of a whose key an element of b has.
+func common[T any](a, b []T, key func(T) string) []T {
+	in := make(map[string]bool, len(b))
+	for _, x := range b {
+		in[key(x)] = true
 	}
-	in := has(keys)
-	for _, l := range a.Links {
-		if in[linkKey(l)] {
-			out.Links = append(out.Links, l)
-		}
-	}
-	keys = keys[:0]
-	for _, x := range b.Bridges {
-		keys = append(keys, x.Name)
-	}
-	in = has(keys)
-	for _, x := range a.Bridges {
-		if in[x.Name] {
-			out.Bridges = append(out.Bridges, x)
-		}
-	}
-	keys = keys[:0]
-	for _, x := range b.VLANs {
-		keys = append(keys, vlanKey(x))
-	}
-	in = has(keys)
-	for _, x := range a.VLANs {
-		if in[vlanKey(x)] {
-			out.VLANs = append(out.VLANs, x)
-		}
-	}
-	keys = keys[:0]
-	for _, x := range b.Addresses {
-		keys = append(keys, addrKey(x))
-	}
-	in = has(keys)
-	for _, x := range a.Addresses {
-		if in[addrKey(x)] {
-			out.Addresses = append(out.Addresses, x)
-		}
-	}
-	keys = keys[:0]
-	for _, x := range b.Routes {
-		keys = append(keys, routeKey(x))
-	}
-	in = has(keys)
-	for _, x := range a.Routes {
-		if in[routeKey(x)] {
-			out.Routes = append(out.Routes, x)
-		}
-	}
-	keys = keys[:0]
-	for _, x := range b.Rules {
-		keys = append(keys, ruleKey(x))
-	}
-	in = has(keys)
-	for _, x := range a.Rules {
-		if in[ruleKey(x)] {
-			out.Rules = append(out.Rules, x)
+	var out []T
+	for _, x := range a {
+		if in[key(x)] {
+			out = append(out, x)
 		}
 	}
 	return out
