@@ -1,0 +1,261 @@
+package dhcp
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/netprim/netprim"
+)
+
+// Defaults of Timing (RFC 2131 section 4.1 and 4.4.5).
+const (
+	// DefaultInitial is the delay before the first retransmission; it
+	// doubles up to DefaultMax, each delay randomized by ±1/4 (±1 s at 4 s,
+	// as RFC 2131 says).
+	DefaultInitial = 4 * time.Second
+	// DefaultMax is the longest delay between retransmissions.
+	DefaultMax = 64 * time.Second
+	// DefaultRenewMin is the shortest wait between retransmissions while
+	// renewing or rebinding: RFC 2131 waits half the time left until T2
+	// (or until expiry), down to 60 s.
+	DefaultRenewMin = 60 * time.Second
+	// DefaultRequestTries is how often a REQUEST (after an offer, or
+	// after a restart) is sent before the client starts over.
+	DefaultRequestTries = 4
+)
+
+// Timing tunes retransmissions. The zero value is RFC 2131's schedule;
+// tests shorten it.
+type Timing struct {
+	// Initial is the delay before the first retransmission (default
+	// DefaultInitial).
+	Initial time.Duration `json:"initial,omitempty" yaml:"initial,omitempty"`
+	// Max caps the doubling delay (default DefaultMax).
+	Max time.Duration `json:"max,omitempty" yaml:"max,omitempty"`
+	// RenewMin is the shortest wait between renewal or rebinding
+	// retransmissions (default DefaultRenewMin).
+	RenewMin time.Duration `json:"renewMin,omitempty" yaml:"renewMin,omitempty"`
+	// RequestTries is how many REQUESTs are sent in the REQUESTING and
+	// INIT-REBOOT states before starting over (default
+	// DefaultRequestTries).
+	RequestTries int `json:"requestTries,omitempty" yaml:"requestTries,omitempty"`
+}
+
+// Config configures a DHCPv4 client for one link.
+type Config struct {
+	// Link is the name of the link, in the client's namespace. Required.
+	Link string `json:"link" yaml:"link"`
+	// ClientID is the client identifier (option 61). Empty: hardware type
+	// 1 and the link's MAC address, as most clients send it.
+	ClientID []byte `json:"clientID,omitempty" yaml:"clientID,omitempty"`
+	// Hostname is sent to the server as option 12; empty: none.
+	Hostname string `json:"hostname,omitempty" yaml:"hostname,omitempty"`
+	// LeaseFile is where the client keeps its lease, so that after a
+	// restart it asks for the same address (INIT-REBOOT). Empty: the lease
+	// is kept only in memory.
+	LeaseFile string `json:"leaseFile,omitempty" yaml:"leaseFile,omitempty"`
+	// Release sends a DHCPRELEASE when Run stops because its context
+	// ended, and removes the lease file. Without it the lease stays held
+	// (the address stays until its lifetime runs out) for a restart to
+	// take up.
+	Release bool `json:"release,omitempty" yaml:"release,omitempty"`
+	// ProbeWait, when positive, probes the acknowledged address with ARP
+	// (RFC 5227 probes) and waits that long for an answer; an answer means
+	// the address is in use: the client sends DHCPDECLINE and starts over.
+	// Zero: no probe.
+	ProbeWait time.Duration `json:"probeWait,omitempty" yaml:"probeWait,omitempty"`
+	// Specs tunes the specs made from the lease.
+	Specs SpecOptions `json:"specs,omitzero" yaml:"specs,omitempty"`
+	// Timing tunes retransmissions; the zero value is RFC 2131's.
+	Timing Timing `json:"timing,omitzero" yaml:"timing,omitempty"`
+	// OnEvent is called from Run's goroutine on every change of the
+	// lease. It must not block for long. Nil: events are dropped (Lease
+	// still reports the lease).
+	OnEvent func(Event) `json:"-" yaml:"-"`
+}
+
+// Normalize fills in the defaults of Timing.
+func (c *Config) Normalize() {
+	c.Timing.normalize()
+	c.Link = strings.TrimSpace(c.Link)
+}
+
+func (t *Timing) normalize() {
+	if t.Initial == 0 {
+		t.Initial = DefaultInitial
+	}
+	if t.Max == 0 {
+		t.Max = max(DefaultMax, t.Initial)
+	}
+	if t.RenewMin == 0 {
+		t.RenewMin = DefaultRenewMin
+	}
+	if t.RequestTries == 0 {
+		t.RequestTries = DefaultRequestTries
+	}
+}
+
+func (t Timing) validate() error {
+	switch {
+	case t.Initial < time.Millisecond:
+		return fmt.Errorf("timing.initial: %w: %v is shorter than 1ms", netprim.ErrInvalidSpec, t.Initial)
+	case t.Max < t.Initial:
+		return fmt.Errorf("timing.max: %w: %v is shorter than timing.initial %v", netprim.ErrInvalidSpec, t.Max, t.Initial)
+	case t.RenewMin < time.Millisecond:
+		return fmt.Errorf("timing.renewMin: %w: %v is shorter than 1ms", netprim.ErrInvalidSpec, t.RenewMin)
+	case t.RequestTries < 1:
+		return fmt.Errorf("timing.requestTries: %w: %d, want at least 1", netprim.ErrInvalidSpec, t.RequestTries)
+	}
+	return nil
+}
+
+// Validate checks a normalized copy of c. Errors name the field and wrap
+// netprim.ErrInvalidSpec.
+func (c Config) Validate() error {
+	c.Normalize()
+	if err := c.validate(); err != nil {
+		return fmt.Errorf("dhcp: %w", err)
+	}
+	return nil
+}
+
+func (c Config) validate() error {
+	if err := validLink(c.Link); err != nil {
+		return err
+	}
+	if len(c.ClientID) == 1 || len(c.ClientID) > 255 {
+		return fmt.Errorf("clientID: %w: %d bytes, want 2 to 255", netprim.ErrInvalidSpec, len(c.ClientID))
+	}
+	if c.Hostname != "" {
+		if _, err := hostName(c.Hostname); err != nil {
+			return fmt.Errorf("hostname: %w", err)
+		}
+	}
+	if c.ProbeWait < 0 {
+		return fmt.Errorf("probeWait: %w: negative", netprim.ErrInvalidSpec)
+	}
+	return c.Timing.validate()
+}
+
+func validLink(name string) error {
+	if name == "" || len(name) > 15 || strings.ContainsAny(name, "/: \t\n") || name == "." || name == ".." {
+		return fmt.Errorf("link: %w: %q is not an interface name", netprim.ErrInvalidSpec, name)
+	}
+	return nil
+}
+
+// EventKind says what happened to a lease.
+type EventKind int
+
+// Event kinds. After Bound, Renewed and Changed, Event.Specs are the
+// objects the lease implies (the caller's source sets them); after
+// Expired and Released they are empty (the caller's source clears).
+const (
+	// EventBound: a lease was obtained, after start, a restart
+	// (INIT-REBOOT) or a lease lost before.
+	EventBound EventKind = iota + 1
+	// EventRenewed: the server extended the lease and nothing in the
+	// specs changed.
+	EventRenewed
+	// EventChanged: the server extended the lease with other parameters
+	// (or another address); Specs are the new ones.
+	EventChanged
+	// EventExpired: the lease ran out without renewal, or the server
+	// refused it (DHCPNAK, Err says so). The client starts over.
+	EventExpired
+	// EventReleased: the client released the lease on stop.
+	EventReleased
+	// EventDeclined: the offered address answered an ARP probe; the
+	// client declined it and starts over. Nothing was held.
+	EventDeclined
+	// EventRefused: a server's message could not be used (Err names the
+	// field); nothing changed.
+	EventRefused
+)
+
+var kindNames = [...]string{"", "bound", "renewed", "changed", "expired", "released", "declined", "refused"}
+
+// String returns the kind's name, e.g. "bound".
+func (k EventKind) String() string {
+	if k > 0 && int(k) < len(kindNames) {
+		return kindNames[k]
+	}
+	return fmt.Sprintf("EventKind(%d)", int(k))
+}
+
+// Event is a change of a client's lease.
+type Event struct {
+	// Kind says what happened.
+	Kind EventKind
+	// Link is the client's link.
+	Link string
+	// Lease is the IPv4 lease now held (a copy), nil for a DHCPv6 client
+	// and after Expired, Released and Declined.
+	Lease *Lease
+	// Lease6 is the DHCPv6 lease now held (a copy), nil for a DHCPv4
+	// client and after Expired and Released.
+	Lease6 *Lease6
+	// Specs are the objects the lease implies; empty when no lease is
+	// held.
+	Specs Specs
+	// Dropped are the options of the server's message that were left
+	// out, with the reason.
+	Dropped []*OptionError
+	// Err is why a lease ended early, was declined or refused.
+	Err error
+}
+
+// Client is a DHCPv4 client for one link in one network namespace. It
+// runs the RFC 2131 state machine (INIT, SELECTING, REQUESTING, BOUND,
+// RENEWING, REBINDING, INIT-REBOOT) in Run and reports every change of
+// its lease through Config.OnEvent.
+type Client struct {
+	ns      *netprim.Namespace
+	cfg     Config
+	mu      sync.Mutex
+	lease   *Lease
+	running bool
+}
+
+// NewClient returns a client for cfg.Link in ns (nil: the caller's
+// namespace). It checks cfg; the link is looked up when Run starts.
+func NewClient(ns *netprim.Namespace, cfg Config) (*Client, error) {
+	cfg.Normalize()
+	if err := cfg.validate(); err != nil {
+		return nil, fmt.Errorf("dhcp: %w", err)
+	}
+	cfg.ClientID = slices.Clone(cfg.ClientID)
+	return &Client{ns: ns, cfg: cfg}, nil
+}
+
+// Lease returns a copy of the lease the client holds, or nil.
+func (c *Client) Lease() *Lease {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.lease.Clone()
+}
+
+func (c *Client) setLease(l *Lease) {
+	c.mu.Lock()
+	c.lease = l.Clone()
+	c.mu.Unlock()
+}
+
+func (c *Client) start() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.running {
+		return fmt.Errorf("dhcp: client for %s: %w: Run is already running", c.cfg.Link, netprim.ErrInvalidSpec)
+	}
+	c.running = true
+	return nil
+}
+
+func (c *Client) stopped() {
+	c.mu.Lock()
+	c.running = false
+	c.mu.Unlock()
+}

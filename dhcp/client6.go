@@ -1,0 +1,122 @@
+package dhcp
+
+import (
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/netprim/netprim"
+)
+
+// Defaults of Config6.Timing (RFC 8415 section 7.6, with a shorter cap).
+const (
+	// DefaultInitial6 is SOL_TIMEOUT and REQ_TIMEOUT.
+	DefaultInitial6 = time.Second
+	// DefaultMax6 caps the doubling delay between Solicits (RFC 8415's
+	// SOL_MAX_RT is 3600 s; a shorter cap finds a returning server
+	// sooner).
+	DefaultMax6 = 120 * time.Second
+	// DefaultRenewMin6 is REN_TIMEOUT and REB_TIMEOUT.
+	DefaultRenewMin6 = 10 * time.Second
+)
+
+// Config6 configures a DHCPv6 client for one link (stateful address
+// assignment: one IA_NA).
+type Config6 struct {
+	// Link is the name of the link, in the client's namespace. Required.
+	// The client waits for the link's IPv6 link-local address.
+	Link string `json:"link" yaml:"link"`
+	// NoRapidCommit leaves out the Rapid Commit option from the Solicit;
+	// with it (the default) a server that allows rapid commit answers
+	// with a Reply at once.
+	NoRapidCommit bool `json:"noRapidCommit,omitempty" yaml:"noRapidCommit,omitempty"`
+	// Release sends a Release when Run stops because its context ended.
+	Release bool `json:"release,omitempty" yaml:"release,omitempty"`
+	// Specs tunes the specs made from the lease (NoDNS).
+	Specs SpecOptions `json:"specs,omitzero" yaml:"specs,omitempty"`
+	// Timing tunes retransmissions: zero fields take DefaultInitial6,
+	// DefaultMax6, DefaultRenewMin6 and DefaultRequestTries.
+	Timing Timing `json:"timing,omitzero" yaml:"timing,omitempty"`
+	// OnEvent is called from Run's goroutine on every change of the
+	// lease (Event.Lease6 is set). It must not block for long.
+	OnEvent func(Event) `json:"-" yaml:"-"`
+}
+
+// Normalize fills in the defaults of Timing.
+func (c *Config6) Normalize() {
+	c.Link = strings.TrimSpace(c.Link)
+	if c.Timing.Initial == 0 {
+		c.Timing.Initial = DefaultInitial6
+	}
+	if c.Timing.Max == 0 {
+		c.Timing.Max = max(DefaultMax6, c.Timing.Initial)
+	}
+	if c.Timing.RenewMin == 0 {
+		c.Timing.RenewMin = DefaultRenewMin6
+	}
+	c.Timing.normalize()
+}
+
+// Validate checks a normalized copy of c. Errors name the field and wrap
+// netprim.ErrInvalidSpec.
+func (c Config6) Validate() error {
+	c.Normalize()
+	if err := validLink(c.Link); err != nil {
+		return fmt.Errorf("dhcp: %w", err)
+	}
+	if err := c.Timing.validate(); err != nil {
+		return fmt.Errorf("dhcp: %w", err)
+	}
+	return nil
+}
+
+// Client6 is a DHCPv6 client for one link in one network namespace:
+// Solicit (with rapid commit), Request, Renew at T1, Rebind at T2,
+// expiry, and Release on stop when asked.
+type Client6 struct {
+	ns      *netprim.Namespace
+	cfg     Config6
+	mu      sync.Mutex
+	lease   *Lease6
+	running bool
+}
+
+// NewClient6 returns a DHCPv6 client for cfg.Link in ns (nil: the caller's
+// namespace).
+func NewClient6(ns *netprim.Namespace, cfg Config6) (*Client6, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	cfg.Normalize()
+	return &Client6{ns: ns, cfg: cfg}, nil
+}
+
+// Lease returns a copy of the lease the client holds, or nil.
+func (c *Client6) Lease() *Lease6 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.lease.Clone()
+}
+
+func (c *Client6) setLease(l *Lease6) {
+	c.mu.Lock()
+	c.lease = l.Clone()
+	c.mu.Unlock()
+}
+
+func (c *Client6) start() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.running {
+		return fmt.Errorf("dhcp: client for %s: %w: Run is already running", c.cfg.Link, netprim.ErrInvalidSpec)
+	}
+	c.running = true
+	return nil
+}
+
+func (c *Client6) stopped() {
+	c.mu.Lock()
+	c.running = false
+	c.mu.Unlock()
+}

@@ -1,0 +1,385 @@
+package dhcp
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"time"
+
+	"github.com/insomniacslk/dhcp/dhcpv6"
+	"github.com/insomniacslk/dhcp/dhcpv6/nclient6"
+	"github.com/insomniacslk/dhcp/iana"
+	"golang.org/x/sys/unix"
+
+	"github.com/netprim/netprim"
+)
+
+// conn6 is a UDP socket on the link's link-local address, port 546,
+// created inside the link's namespace.
+type conn6 struct {
+	ifi  net.Interface
+	pc   net.PacketConn
+	in   chan *dhcpv6.Message
+	done chan struct{}
+}
+
+// openConn6 waits (until ctx ends) for the link's link-local address to be
+// usable (duplicate address detection done) and binds to it.
+func openConn6(ctx context.Context, ns *netprim.Namespace, link string) (*conn6, error) {
+	ifi, err := interfaceIn(ns, link)
+	if err != nil {
+		return nil, err
+	}
+	c := &conn6{ifi: ifi, in: make(chan *dhcpv6.Message, 16), done: make(chan struct{})}
+	wait := 50 * time.Millisecond
+	for {
+		err = ns.Do(func() error {
+			var err error
+			c.pc, err = nclient6.NewIPv6UDPConn(link, dhcpv6.DefaultClientPort)
+			return err
+		})
+		if err == nil {
+			break
+		}
+		if errors.Is(err, unix.EACCES) || errors.Is(err, unix.EPERM) {
+			return nil, sockErr("UDP socket on "+link, ns, err)
+		}
+		// No link-local address yet, or still tentative: wait.
+		if !sleepUntil(ctx, time.Now().Add(wait)) {
+			return nil, fmt.Errorf("dhcp: %s in %s: no usable IPv6 link-local address: %w", link, ns, err)
+		}
+		wait = min(wait*2, time.Second)
+	}
+	go c.read()
+	return c, nil
+}
+
+func (c *conn6) read() {
+	defer close(c.done)
+	buf := make([]byte, 4096)
+	for {
+		n, _, err := c.pc.ReadFrom(buf)
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) || errors.Is(err, os.ErrClosed) {
+				return
+			}
+			if ne, ok := err.(net.Error); ok && ne.Timeout() {
+				continue
+			}
+			return
+		}
+		m, err := dhcpv6.MessageFromBytes(buf[:n])
+		if err != nil {
+			continue
+		}
+		select {
+		case c.in <- m:
+		default:
+		}
+	}
+}
+
+func (c *conn6) close() {
+	c.pc.Close()
+	<-c.done
+}
+
+// send multicasts m to All_DHCP_Relay_Agents_and_Servers on the link.
+func (c *conn6) send(m *dhcpv6.Message) error {
+	_, err := c.pc.WriteTo(m.ToBytes(), &net.UDPAddr{IP: nclient6.AllDHCPRelayAgentsAndServers.IP, Port: dhcpv6.DefaultServerPort, Zone: c.ifi.Name})
+	return err
+}
+
+// exchange is conn4.exchange for DHCPv6: it also updates the Elapsed Time
+// option on each retransmission.
+func (c *conn6) exchange(ctx context.Context, m *dhcpv6.Message, match func(*dhcpv6.Message) bool, next func(int) time.Duration) (*dhcpv6.Message, error) {
+	for len(c.in) > 0 {
+		<-c.in
+	}
+	start := time.Now()
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	for i := 0; ; i++ {
+		wait := next(i)
+		if wait <= 0 {
+			return nil, errNoAnswer
+		}
+		m.UpdateOption(dhcpv6.OptElapsedTime(time.Since(start)))
+		if err := c.send(m); err != nil {
+			return nil, fmt.Errorf("dhcp: send %s: %w", m.MessageType, err)
+		}
+		timer.Reset(wait)
+	recv:
+		for {
+			select {
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			case <-timer.C:
+				break recv
+			case r := <-c.in:
+				if r.TransactionID == m.TransactionID && match(r) {
+					return r, nil
+				}
+			}
+		}
+	}
+}
+
+// Run runs the client until ctx ends: it solicits a lease (rapid commit
+// unless turned off), renews it at T1 with its server, rebinds at T2 with
+// any server, starts over when it expires or a server refuses it, and
+// reports every change through Config6.OnEvent. Its socket is created
+// inside the client's namespace, on the link's link-local address, which
+// Run waits for.
+//
+// When ctx ends, Run sends a Release if Config6.Release is set (and
+// reports EventReleased), and returns nil. It returns an error only when
+// it cannot start.
+func (c *Client6) Run(ctx context.Context) error {
+	if err := c.start(); err != nil {
+		return err
+	}
+	defer c.stopped()
+	cn, err := openConn6(ctx, c.ns, c.cfg.Link)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
+		return err
+	}
+	defer cn.close()
+	mac := cn.ifi.HardwareAddr
+	if len(mac) < 4 {
+		mac = append(net.HardwareAddr{0, 0, 0, 0}, mac...)
+	}
+	r := &run6{c: c, cfg: &c.cfg, cn: cn, duid: &dhcpv6.DUIDLL{HWType: iana.HWTypeEthernet, LinkLayerAddr: cn.ifi.HardwareAddr}}
+	copy(r.iaid[:], mac[len(mac)-4:])
+	return r.loop(ctx)
+}
+
+type run6 struct {
+	c     *Client6
+	cfg   *Config6
+	cn    *conn6
+	duid  dhcpv6.DUID
+	iaid  [4]byte
+	specs Specs
+	fails int
+}
+
+func (r *run6) emit(ev Event) {
+	ev.Link = r.cfg.Link
+	if r.cfg.OnEvent != nil {
+		r.cfg.OnEvent(ev)
+	}
+}
+
+func (r *run6) loop(ctx context.Context) error {
+	for {
+		l, dropped := r.acquire(ctx)
+		if ctx.Err() != nil {
+			return nil
+		}
+		r.bound(EventBound, l, dropped)
+		for {
+			if !sleepUntil(ctx, l.BoundAt.Add(l.T1)) {
+				return r.stop(l)
+			}
+			nl, dropped, err := r.extend(ctx, l, false)
+			if errors.Is(err, errNoAnswer) {
+				nl, dropped, err = r.extend(ctx, l, true)
+			}
+			if ctx.Err() != nil {
+				return r.stop(l)
+			}
+			if err != nil {
+				r.specs = Specs{}
+				r.c.setLease(nil)
+				r.emit(Event{Kind: EventExpired, Err: err})
+				break
+			}
+			kind := EventRenewed
+			if nl.Address != l.Address || !nl.Specs(r.cfg.Specs).Equal(r.specs) {
+				kind = EventChanged
+			}
+			l = nl
+			r.bound(kind, l, dropped)
+		}
+	}
+}
+
+func (r *run6) bound(kind EventKind, l *Lease6, dropped []*OptionError) {
+	r.fails = 0
+	r.specs = l.Specs(r.cfg.Specs)
+	r.c.setLease(l)
+	r.emit(Event{Kind: kind, Lease6: l.Clone(), Specs: r.specs, Dropped: dropped})
+}
+
+// base is a client message of type t with the client ID, the elapsed
+// time and the option request list (DNS servers, domain list).
+func (r *run6) base(t dhcpv6.MessageType) (*dhcpv6.Message, error) {
+	m, err := dhcpv6.NewMessage()
+	if err != nil {
+		return nil, err
+	}
+	m.MessageType = t
+	m.AddOption(dhcpv6.OptClientID(r.duid))
+	m.AddOption(dhcpv6.OptElapsedTime(0))
+	m.AddOption(dhcpv6.OptRequestedOption(dhcpv6.OptionDNSRecursiveNameServer, dhcpv6.OptionDomainSearchList))
+	return m, nil
+}
+
+// ia is the IA_NA of the client, with addr (lifetimes 0: the client
+// has no preference) when set.
+func (r *run6) ia(l *Lease6) *dhcpv6.OptIANA {
+	ia := &dhcpv6.OptIANA{IaId: r.iaid}
+	if l != nil {
+		ia.Options.Add(&dhcpv6.OptIAAddress{IPv6Addr: l.Address.AsSlice()})
+	}
+	return ia
+}
+
+func (r *run6) acquire(ctx context.Context) (*Lease6, []*OptionError) {
+	t := r.cfg.Timing
+	for ctx.Err() == nil {
+		if r.fails > 0 && !sleepUntil(ctx, time.Now().Add(t.backoff(r.fails-1))) {
+			return nil, nil
+		}
+		r.fails++
+		sol, err := r.base(dhcpv6.MessageTypeSolicit)
+		if err != nil {
+			continue
+		}
+		sol.AddOption(r.ia(nil))
+		if !r.cfg.NoRapidCommit {
+			dhcpv6.WithRapidCommit(sol)
+		}
+		var lease *Lease6
+		var dropped []*OptionError
+		resp, err := r.cn.exchange(ctx, sol, func(m *dhcpv6.Message) bool {
+			switch m.MessageType {
+			case dhcpv6.MessageTypeAdvertise:
+				_, _, err := ParseReply6(r.cfg.Link, m, r.iaid, time.Now())
+				if err != nil {
+					r.emit(Event{Kind: EventRefused, Err: fmt.Errorf("advertise: %w", err)})
+				}
+				return err == nil
+			case dhcpv6.MessageTypeReply:
+				if r.cfg.NoRapidCommit || m.GetOneOption(dhcpv6.OptionRapidCommit) == nil {
+					return false
+				}
+				l, d, err := ParseReply6(r.cfg.Link, m, r.iaid, time.Now())
+				if err != nil {
+					r.emit(Event{Kind: EventRefused, Err: fmt.Errorf("reply: %w", err)})
+					return false
+				}
+				l.RapidCommit = true
+				lease, dropped = l, d
+				return true
+			}
+			return false
+		}, func(i int) time.Duration { return t.backoff(i) })
+		if err != nil {
+			continue
+		}
+		if lease != nil {
+			return lease, dropped
+		}
+		req, err := r.base(dhcpv6.MessageTypeRequest)
+		if err != nil {
+			continue
+		}
+		req.AddOption(resp.GetOneOption(dhcpv6.OptionServerID))
+		if ia := resp.Options.OneIANA(); ia != nil {
+			for _, x := range resp.Options.IANA() {
+				if x.IaId == r.iaid {
+					ia = x
+				}
+			}
+			req.AddOption(ia)
+		}
+		sid := resp.Options.ServerID()
+		rep, err := r.cn.exchange(ctx, req, func(m *dhcpv6.Message) bool {
+			return m.MessageType == dhcpv6.MessageTypeReply && m.Options.ServerID() != nil && m.Options.ServerID().Equal(sid)
+		}, t.tries(t.RequestTries))
+		if err != nil {
+			continue
+		}
+		l, d, err := ParseReply6(r.cfg.Link, rep, r.iaid, time.Now())
+		if err != nil {
+			r.emit(Event{Kind: EventRefused, Err: fmt.Errorf("reply: %w", err)})
+			continue
+		}
+		return l, d
+	}
+	return nil, nil
+}
+
+// extend sends Renew (to the lease's server, until T2) or Rebind (to any
+// server, until the valid lifetime ends).
+func (r *run6) extend(ctx context.Context, l *Lease6, rebind bool) (*Lease6, []*OptionError, error) {
+	deadline := l.BoundAt.Add(l.T2)
+	typ := dhcpv6.MessageTypeRenew
+	if rebind {
+		deadline, typ = l.Expiry(), dhcpv6.MessageTypeRebind
+	}
+	m, err := r.base(typ)
+	if err != nil {
+		return nil, nil, err
+	}
+	if !rebind {
+		m.AddOption(&dhcpv6.OptionGeneric{OptionCode: dhcpv6.OptionServerID, OptionData: l.ServerID})
+	}
+	m.AddOption(r.ia(l))
+	var lease *Lease6
+	var dropped []*OptionError
+	var refusal error
+	_, err = r.cn.exchange(ctx, m, func(rep *dhcpv6.Message) bool {
+		if rep.MessageType != dhcpv6.MessageTypeReply {
+			return false
+		}
+		nl, d, err := ParseReply6(r.cfg.Link, rep, r.iaid, time.Now())
+		if err != nil {
+			// NoBinding or NoAddrsAvail: the server refuses the lease.
+			refusal = err
+			return true
+		}
+		lease, dropped = nl, d
+		return true
+	}, r.cfg.Timing.until(deadline))
+	if err != nil {
+		return nil, nil, err
+	}
+	if refusal != nil {
+		return nil, nil, fmt.Errorf("dhcp: the server refused the lease of %s: %w", l.Address, refusal)
+	}
+	return lease, dropped, nil
+}
+
+func (r *run6) stop(l *Lease6) error {
+	if !r.cfg.Release {
+		return nil
+	}
+	m, err := r.base(dhcpv6.MessageTypeRelease)
+	if err == nil {
+		m.AddOption(&dhcpv6.OptionGeneric{OptionCode: dhcpv6.OptionServerID, OptionData: l.ServerID})
+		m.AddOption(r.ia(l))
+		// One transmission, waiting briefly for the Reply: the address
+		// goes either way.
+		ctx, cancel := context.WithTimeout(context.Background(), r.cfg.Timing.Initial)
+		_, err = r.cn.exchange(ctx, m, func(rep *dhcpv6.Message) bool { return rep.MessageType == dhcpv6.MessageTypeReply }, r.cfg.Timing.tries(1))
+		cancel()
+		if errors.Is(err, errNoAnswer) || errors.Is(err, context.DeadlineExceeded) {
+			err = nil
+		}
+	}
+	r.specs = Specs{}
+	r.c.setLease(nil)
+	if err != nil {
+		err = fmt.Errorf("dhcp: release on %s: %w", r.cfg.Link, err)
+	}
+	r.emit(Event{Kind: EventReleased, Err: err})
+	return err
+}

@@ -1,0 +1,280 @@
+package dhcp
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/insomniacslk/dhcp/dhcpv4"
+	"github.com/insomniacslk/dhcp/dhcpv4/nclient4"
+	"github.com/insomniacslk/dhcp/dhcpv4/server4"
+	"github.com/mdlayher/packet"
+	"golang.org/x/net/bpf"
+	"golang.org/x/sys/unix"
+
+	"github.com/netprim/netprim"
+)
+
+// errNoAnswer ends an exchange whose retransmissions all went unanswered.
+var errNoAnswer = errors.New("no answer")
+
+// conn4 is the client's link: a packet socket that receives every UDP
+// datagram to port 68 on the link (whether or not the link has an address
+// yet) and sends broadcasts, both created inside the link's namespace.
+type conn4 struct {
+	ns   *netprim.Namespace
+	ifi  net.Interface
+	raw  net.PacketConn // nclient4's UDP-over-packet-socket
+	in   chan *dhcpv4.DHCPv4
+	done chan struct{}
+}
+
+// udp68 is a classic BPF program for a packet socket of type SOCK_DGRAM
+// (the data starts at the IP header): keep UDP datagrams to port 68 that
+// are not later fragments, drop the rest.
+var udp68 = mustAssemble([]bpf.Instruction{
+	bpf.LoadAbsolute{Off: 9, Size: 1}, // IP protocol
+	bpf.JumpIf{Cond: bpf.JumpEqual, Val: unix.IPPROTO_UDP, SkipFalse: 6},
+	bpf.LoadAbsolute{Off: 6, Size: 2}, // fragment offset
+	bpf.JumpIf{Cond: bpf.JumpBitsSet, Val: 0x1fff, SkipTrue: 4},
+	bpf.LoadMemShift{Off: 0},          // X = IP header length
+	bpf.LoadIndirect{Off: 2, Size: 2}, // UDP destination port
+	bpf.JumpIf{Cond: bpf.JumpEqual, Val: nclient4.ClientPort, SkipFalse: 1},
+	bpf.RetConstant{Val: 0xffff},
+	bpf.RetConstant{Val: 0},
+})
+
+func mustAssemble(prog []bpf.Instruction) []bpf.RawInstruction {
+	raw, err := bpf.Assemble(prog)
+	if err != nil {
+		panic(err)
+	}
+	return raw
+}
+
+// interfaceIn looks the link up inside ns.
+func interfaceIn(ns *netprim.Namespace, name string) (net.Interface, error) {
+	var ifi net.Interface
+	err := ns.Do(func() error {
+		i, err := net.InterfaceByName(name)
+		if err != nil {
+			return err
+		}
+		ifi = *i
+		return nil
+	})
+	if err != nil {
+		return ifi, fmt.Errorf("dhcp: link %s in %s: %w: %w", name, ns, netprim.ErrNotFound, err)
+	}
+	return ifi, nil
+}
+
+func sockErr(what string, ns *netprim.Namespace, err error) error {
+	if errors.Is(err, unix.EPERM) || errors.Is(err, unix.EACCES) {
+		return fmt.Errorf("dhcp: %s in %s: %w (needs CAP_NET_RAW): %w", what, ns, netprim.ErrPermission, err)
+	}
+	return fmt.Errorf("dhcp: %s in %s: %w", what, ns, err)
+}
+
+func openConn4(ns *netprim.Namespace, link string) (*conn4, error) {
+	ifi, err := interfaceIn(ns, link)
+	if err != nil {
+		return nil, err
+	}
+	c := &conn4{ns: ns, ifi: ifi, in: make(chan *dhcpv4.DHCPv4, 16), done: make(chan struct{})}
+	err = ns.Do(func() error {
+		pc, err := packet.Listen(&c.ifi, packet.Datagram, unix.ETH_P_IP, &packet.Config{Filter: udp68})
+		if err != nil {
+			return err
+		}
+		c.raw = nclient4.NewBroadcastUDPConn(pc, &net.UDPAddr{Port: nclient4.ClientPort})
+		return nil
+	})
+	if err != nil {
+		return nil, sockErr("packet socket on "+link, ns, err)
+	}
+	go c.read()
+	return c, nil
+}
+
+// read delivers the server replies addressed to this link's hardware
+// address until the socket closes.
+func (c *conn4) read() {
+	defer close(c.done)
+	buf := make([]byte, 1500)
+	for {
+		n, _, err := c.raw.ReadFrom(buf)
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) || errors.Is(err, os.ErrClosed) {
+				return
+			}
+			if ne, ok := err.(net.Error); ok && ne.Timeout() {
+				continue
+			}
+			return
+		}
+		m, err := dhcpv4.FromBytes(buf[:n])
+		if err != nil || m.OpCode != dhcpv4.OpcodeBootReply || m.HWType != 1 || string(m.ClientHWAddr) != string(c.ifi.HardwareAddr) {
+			continue
+		}
+		select {
+		case c.in <- m:
+		default: // the client is not listening: a late or foreign reply
+		}
+	}
+}
+
+func (c *conn4) close() {
+	c.raw.Close()
+	<-c.done
+}
+
+// broadcast sends m to the limited broadcast address.
+func (c *conn4) broadcast(m *dhcpv4.DHCPv4) error {
+	_, err := c.raw.WriteTo(m.ToBytes(), &net.UDPAddr{IP: net.IPv4bcast, Port: nclient4.ServerPort})
+	return err
+}
+
+// unicaster returns a function that sends to server from src, port 68,
+// through a UDP socket bound to src on the link (RFC 2131 4.4.5: renewals
+// and releases go from the leased address). When src is not on the link,
+// it sends through the packet socket instead. The socket stays open, to
+// receive the answer without an ICMP error, until closed.
+func (c *conn4) unicaster(src, server netip.Addr) (send func(*dhcpv4.DHCPv4) error, closeFn func()) {
+	dst := &net.UDPAddr{IP: server.AsSlice(), Port: nclient4.ServerPort}
+	var uc *net.UDPConn
+	err := c.ns.Do(func() error {
+		var err error
+		uc, err = server4.NewIPv4UDPConn(c.ifi.Name, &net.UDPAddr{IP: src.AsSlice(), Port: nclient4.ClientPort})
+		return err
+	})
+	if err != nil {
+		return func(m *dhcpv4.DHCPv4) error {
+			_, err := c.raw.WriteTo(m.ToBytes(), dst)
+			return err
+		}, func() {}
+	}
+	return func(m *dhcpv4.DHCPv4) error {
+		_, err := uc.WriteTo(m.ToBytes(), dst)
+		return err
+	}, func() { uc.Close() }
+}
+
+// exchange sends m, and sends it again after each wait that next returns
+// (next(i) is the wait after the i-th transmission; zero or less stops),
+// until a reply with m's transaction ID satisfies match or ctx ends.
+// Replies that fail match are passed to reject, if set.
+func (c *conn4) exchange(ctx context.Context, m *dhcpv4.DHCPv4, send func(*dhcpv4.DHCPv4) error, match func(*dhcpv4.DHCPv4) bool, next func(int) time.Duration) (*dhcpv4.DHCPv4, error) {
+	// Forget replies to earlier exchanges.
+	for len(c.in) > 0 {
+		<-c.in
+	}
+	start := time.Now()
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	for i := 0; ; i++ {
+		wait := next(i)
+		if wait <= 0 {
+			return nil, errNoAnswer
+		}
+		m.NumSeconds = uint16(min(time.Since(start)/time.Second, 0xffff))
+		if err := send(m); err != nil {
+			return nil, fmt.Errorf("dhcp: send %s: %w", m.MessageType(), err)
+		}
+		timer.Reset(wait)
+	recv:
+		for {
+			select {
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			case <-timer.C:
+				break recv
+			case r := <-c.in:
+				if r.TransactionID == m.TransactionID && match(r) {
+					return r, nil
+				}
+			}
+		}
+	}
+}
+
+// arpProbe sends RFC 5227 probes for ip on the link (one at once, one
+// half-way) and reports whether another host answered or probed for it
+// within wait.
+func (c *conn4) arpProbe(ctx context.Context, ip netip.Addr, wait time.Duration) (bool, net.HardwareAddr, error) {
+	var pc *packet.Conn
+	err := c.ns.Do(func() error {
+		var err error
+		pc, err = packet.Listen(&c.ifi, packet.Raw, unix.ETH_P_ARP, nil)
+		return err
+	})
+	if err != nil {
+		return false, nil, sockErr("ARP socket on "+c.ifi.Name, c.ns, err)
+	}
+	var once sync.Once
+	stop := func() { once.Do(func() { pc.Close() }) }
+	defer stop()
+	go func() {
+		select {
+		case <-ctx.Done():
+			stop()
+		case <-time.After(wait + time.Second):
+		}
+	}()
+	mac := c.ifi.HardwareAddr
+	frame := make([]byte, 42)
+	copy(frame[0:6], []byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff})
+	copy(frame[6:12], mac)
+	frame[12], frame[13] = 0x08, 0x06 // ARP
+	copy(frame[14:22], []byte{0, 1, 8, 0, 6, 4, 0, 1})
+	copy(frame[22:28], mac) // sender hardware address; sender IP 0.0.0.0
+	a4 := ip.As4()
+	copy(frame[38:42], a4[:]) // target IP
+	bcast := &packet.Addr{HardwareAddr: net.HardwareAddr{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}}
+	start := time.Now()
+	deadline := start.Add(wait)
+	sent := 0
+	buf := make([]byte, 128)
+	for time.Now().Before(deadline) {
+		if sent < 2 && time.Since(start) >= time.Duration(sent)*wait/2 {
+			if _, err := pc.WriteTo(frame, bcast); err != nil {
+				return false, nil, fmt.Errorf("dhcp: ARP probe on %s: %w", c.ifi.Name, err)
+			}
+			sent++
+		}
+		until := deadline
+		if sent < 2 {
+			until = start.Add(wait / 2)
+		}
+		pc.SetReadDeadline(until)
+		n, _, err := pc.ReadFrom(buf)
+		if err != nil {
+			if ctx.Err() != nil {
+				return false, nil, ctx.Err()
+			}
+			if ne, ok := err.(net.Error); ok && ne.Timeout() {
+				continue
+			}
+			return false, nil, fmt.Errorf("dhcp: ARP probe on %s: %w", c.ifi.Name, err)
+		}
+		if n < 42 || buf[12] != 0x08 || buf[13] != 0x06 || buf[16] != 8 || buf[17] != 0 {
+			continue
+		}
+		sha := net.HardwareAddr(buf[22:28])
+		if string(sha) == string(mac) {
+			continue
+		}
+		spa := netip.AddrFrom4([4]byte(buf[28:32]))
+		tpa := netip.AddrFrom4([4]byte(buf[38:42]))
+		op := int(buf[20])<<8 | int(buf[21])
+		if spa == ip || (op == 1 && spa.IsUnspecified() && tpa == ip) {
+			return true, append(net.HardwareAddr(nil), sha...), nil
+		}
+	}
+	return false, nil, nil
+}
