@@ -75,6 +75,9 @@ func (r *run4) loop(ctx context.Context) error {
 			if ctx.Err() != nil {
 				return r.stop(l)
 			}
+			if errors.Is(err, errNoAnswer) {
+				err = fmt.Errorf("dhcp: the lease of %s on %s ran out: no server answered the renewal or rebinding", l.Address.Addr(), r.cfg.Link)
+			}
 			if err != nil {
 				r.lost(err)
 				break

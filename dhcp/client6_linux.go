@@ -194,6 +194,9 @@ func (r *run6) loop(ctx context.Context) error {
 			if ctx.Err() != nil {
 				return r.stop(l)
 			}
+			if errors.Is(err, errNoAnswer) {
+				err = fmt.Errorf("dhcp: the lease of %s on %s ran out: no server answered the renewal or rebinding", l.Address, r.cfg.Link)
+			}
 			if err != nil {
 				r.specs = Specs{}
 				r.c.setLease(nil)

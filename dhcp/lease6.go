@@ -170,7 +170,7 @@ func ParseReply6(link string, m *dhcpv6.Message, iaid [4]byte, now time.Time) (l
 
 // Specs returns the objects the lease implies: the address as a /128 (the
 // on-link prefix comes from router advertisements) with the lease's
-// lifetimes, and the resolvers. o.RouteMetric and o.RouteTable are not
+// lifetimes (less LifetimeSlack), and the resolvers. o.RouteMetric and o.RouteTable are not
 // used: a DHCPv6 lease carries no routes.
 func (l *Lease6) Specs(o SpecOptions) Specs {
 	var s Specs
@@ -179,11 +179,11 @@ func (l *Lease6) Specs(o SpecOptions) Specs {
 	}
 	a := addr.Spec{Link: l.Link, Address: netip.PrefixFrom(l.Address, 128)}
 	if l.ValidLifetime < InfiniteLease {
-		a.ValidLifetime = max(l.ValidLifetime.Truncate(time.Second), time.Second)
-		a.PreferredLifetime = min(l.PreferredLifetime.Truncate(time.Second), a.ValidLifetime)
-		if a.PreferredLifetime <= 0 {
-			// Deprecated at once: the kernel's "preferred_lft 0". The
-			// addr package takes 0 as "same as valid"; keep one second.
+		a.ValidLifetime = addrLifetime(l.ValidLifetime)
+		// A preferred lifetime of 0 (deprecated at once) is one second:
+		// package addr takes 0 as "same as valid".
+		a.PreferredLifetime = min(addrLifetime(l.PreferredLifetime), a.ValidLifetime)
+		if l.PreferredLifetime < time.Second {
 			a.PreferredLifetime = time.Second
 		}
 	}

@@ -47,8 +47,8 @@ type Specs struct {
 	// Links sets the link's MTU (option 26); empty without one.
 	Links []link.Spec `json:"links,omitempty"`
 	// Addresses is the leased address, its valid and preferred lifetimes
-	// equal to the lease time, so the kernel removes it by itself when the
-	// lease runs out and nobody renews it.
+	// equal to the lease time less LifetimeSlack, so the kernel removes it
+	// by itself when the lease runs out and nobody renews it.
 	Addresses []addr.Spec `json:"addresses,omitempty"`
 	// Routes are the default routes via the routers (option 3), or the
 	// classless static routes (option 121) with an on-link /32 for every
@@ -88,6 +88,21 @@ func (s Specs) Equal(o Specs) bool {
 		eqRes(s.Resolvers, o.Resolvers) && eqHost(s.Hostname, o.Hostname)
 }
 
+// LifetimeSlack is taken off the lease time to make the lifetimes of the
+// leased address, so that the kernel removes it by itself a little before
+// the lease ends when nobody renews it. It also makes renewals refresh the
+// kernel's countdown: package addr refreshes a lifetime once less than
+// half of the wanted one remains, and a renewal at T1 (half the lease, or
+// half the lease rounded down to a second, as servers set it) finds less
+// than half of lease−2s left, but exactly half of the lease.
+const LifetimeSlack = 2 * time.Second
+
+// addrLifetime is the kernel lifetime of an address leased for d: whole
+// seconds, as the kernel counts, less LifetimeSlack, at least one second.
+func addrLifetime(d time.Duration) time.Duration {
+	return max(d.Truncate(time.Second)-LifetimeSlack, time.Second)
+}
+
 // Specs returns the objects the lease implies (see Specs). Every spec it
 // returns is valid: ParseAck has dropped what could not be.
 func (l *Lease) Specs(o SpecOptions) Specs {
@@ -104,8 +119,7 @@ func (l *Lease) Specs(o SpecOptions) Specs {
 		a.Broadcast = lastAddr(l.Address.Masked())
 	}
 	if l.LeaseTime < InfiniteLease {
-		// Whole seconds, as the kernel counts; at least one.
-		lt := max(l.LeaseTime.Truncate(time.Second), time.Second)
+		lt := addrLifetime(l.LeaseTime)
 		a.ValidLifetime, a.PreferredLifetime = lt, lt
 	}
 	s.Addresses = []addr.Spec{a}

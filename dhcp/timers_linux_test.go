@@ -1,0 +1,229 @@
+package dhcp_test
+
+import (
+	"fmt"
+	"net"
+	"net/netip"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/insomniacslk/dhcp/dhcpv4"
+	"github.com/insomniacslk/dhcp/dhcpv4/server4"
+
+	"github.com/netprim/netprim/dhcp"
+	"github.com/netprim/netprim/nstest"
+)
+
+// server4 is an in-process DHCPv4 server (insomniacslk's server4) in the
+// server namespace, with leases as short as a test needs.
+type testServer4 struct {
+	mu          sync.Mutex
+	lease       time.Duration
+	t1, t2      time.Duration // zero: not sent
+	yiaddr      net.IP
+	down        bool // answer nothing
+	ignoreRenew bool // answer no unicast REQUEST (from a leased address)
+	seen        []seen4
+	srv         *server4.Server
+}
+
+// seen4 is one message the server received.
+type seen4 struct {
+	Type   dhcpv4.MessageType
+	Peer   netip.Addr // IP source address; server4 reports 0.0.0.0 as 255.255.255.255
+	CIAddr netip.Addr
+	PRL    []uint8
+}
+
+func startServer4(t testing.TB, l *lab, lease, t1, t2 time.Duration) *testServer4 {
+	t.Helper()
+	s := &testServer4{lease: lease, t1: t1, t2: t2, yiaddr: net.ParseIP("10.77.0.70").To4()}
+	err := l.S.Do(func() error {
+		var err error
+		s.srv, err = server4.NewServer(serverLink, &net.UDPAddr{Port: 67}, s.handle)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { s.srv.Serve(); close(done) }()
+	t.Cleanup(func() { s.srv.Close(); <-done })
+	return s
+}
+
+func (s *testServer4) set(f func(*testServer4)) {
+	s.mu.Lock()
+	f(s)
+	s.mu.Unlock()
+}
+
+func (s *testServer4) messages() []seen4 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.seen)
+}
+
+func (s *testServer4) handle(conn net.PacketConn, peer net.Addr, m *dhcpv4.DHCPv4) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	up := peer.(*net.UDPAddr)
+	src, _ := netip.AddrFromSlice(up.IP.To4())
+	ci, _ := netip.AddrFromSlice(m.ClientIPAddr.To4())
+	var prl []uint8
+	for _, c := range m.ParameterRequestList() {
+		prl = append(prl, c.Code())
+	}
+	s.seen = append(s.seen, seen4{Type: m.MessageType(), Peer: src, CIAddr: ci, PRL: prl})
+	bcast := src == netip.AddrFrom4([4]byte{255, 255, 255, 255})
+	if s.down || (s.ignoreRenew && !bcast) {
+		return
+	}
+	var typ dhcpv4.MessageType
+	switch m.MessageType() {
+	case dhcpv4.MessageTypeDiscover:
+		typ = dhcpv4.MessageTypeOffer
+	case dhcpv4.MessageTypeRequest:
+		typ = dhcpv4.MessageTypeAck
+	default:
+		return
+	}
+	reply, err := dhcpv4.NewReplyFromRequest(m,
+		dhcpv4.WithMessageType(typ),
+		dhcpv4.WithYourIP(s.yiaddr),
+		dhcpv4.WithServerIP(net.ParseIP(serverIP)),
+		dhcpv4.WithOption(dhcpv4.OptServerIdentifier(net.ParseIP(serverIP))),
+		dhcpv4.WithOption(dhcpv4.OptIPAddressLeaseTime(s.lease)),
+		dhcpv4.WithOption(dhcpv4.OptSubnetMask(net.CIDRMask(24, 32))),
+		dhcpv4.WithOption(dhcpv4.OptRouter(net.ParseIP(serverIP))),
+		dhcpv4.WithOption(dhcpv4.OptDNS(net.ParseIP("10.77.0.53"))),
+	)
+	if err != nil {
+		return
+	}
+	if s.t1 > 0 {
+		reply.UpdateOption(dhcpv4.OptRenewTimeValue(s.t1))
+		reply.UpdateOption(dhcpv4.OptRebindingTimeValue(s.t2))
+	}
+	conn.WriteTo(reply.ToBytes(), up)
+}
+
+// TestLeaseTimers runs a 6 s lease (T1 1 s, T2 2 s) through its whole life with reconcile
+// applying it: renew at T1 (unicast, from the leased address, with the
+// parameter request list) with no address removed; rebind at T2 (broadcast)
+// when renewals go unanswered; expiry when the server is gone, which
+// removes the address and the default route; re-acquisition when the
+// server is back.
+func TestLeaseTimers(t *testing.T) {
+	hostTier(t)
+	l := newLab(t)
+	srv := startServer4(t, l, 6*time.Second, time.Second, 2*time.Second)
+	_, src := reconciler(t, l.C, t.TempDir())
+	ev := newEvents()
+	c, err := dhcp.NewClient(l.C.Namespace, dhcp.Config{Link: clientLink, Timing: fastTiming, OnEvent: feed(t, src, ev)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	run(t, c.Run)
+	b := ev.wait(t, dhcp.EventBound, 10*time.Second)
+	if b.Lease.T1 != time.Second || b.Lease.T2 != 2*time.Second {
+		t.Errorf("T1 %v T2 %v, want the server's 1s and 2s", b.Lease.T1, b.Lease.T2)
+	}
+	leased := b.Lease.Address.Addr()
+	hasAddr := func() error {
+		as := kernelAddrs(t, l.C, clientLink)
+		if len(as) != 1 || as[0].Local != leased.String() {
+			return fmt.Errorf("addresses %+v", as)
+		}
+		if as[0].Valid > 4 {
+			return fmt.Errorf("valid lifetime %d s, longer than the lease less dhcp.LifetimeSlack", as[0].Valid)
+		}
+		return nil
+	}
+	nstest.Eventually(t, 5*time.Second, hasAddr)
+	dels := watchDeletes(t, l, leased)
+
+	// RENEWING at T1: unicast from the leased address.
+	r := ev.wait(t, dhcp.EventRenewed, 5*time.Second)
+	if since := time.Since(b.Lease.BoundAt); since < 900*time.Millisecond {
+		t.Errorf("renewed %v after binding, before T1", since)
+	}
+	if r.Lease.Address.Addr() != leased {
+		t.Errorf("renewed %s", r.Lease.Address)
+	}
+	var renew *seen4
+	for _, m := range srv.messages() {
+		if m.Type == dhcpv4.MessageTypeRequest && m.CIAddr == leased {
+			renew = &m
+			break
+		}
+	}
+	switch {
+	case renew == nil:
+		t.Fatalf("no renewal REQUEST with ciaddr %s: %+v", leased, srv.messages())
+	case renew.Peer != leased:
+		t.Errorf("renewal from %s, want unicast from the leased address %s", renew.Peer, leased)
+	}
+	for _, o := range []uint8{1, 3, 6, 26, 119, 121} {
+		if renew != nil && !slices.Contains(renew.PRL, o) {
+			t.Errorf("renewal's parameter request list %v lacks %d", renew.PRL, o)
+		}
+	}
+
+	// REBINDING at T2 when renewals go unanswered.
+	srv.set(func(s *testServer4) { s.ignoreRenew = true })
+	n := len(srv.messages())
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("server saw: %+v", srv.messages())
+		}
+	})
+	ev.wait(t, dhcp.EventRenewed, 6*time.Second)
+	var rebind bool
+	for _, m := range srv.messages()[n:] {
+		if m.Type == dhcpv4.MessageTypeRequest && m.CIAddr == leased && m.Peer == netip.AddrFrom4([4]byte{255, 255, 255, 255}) {
+			rebind = true
+		}
+	}
+	if !rebind {
+		t.Errorf("no broadcast rebinding REQUEST: %+v", srv.messages()[n:])
+	}
+	nstest.Eventually(t, time.Second, hasAddr)
+	if d := dels(); d != 0 {
+		t.Errorf("renewing and rebinding deleted the address %d times (RTM_DELADDR)", d)
+	}
+
+	// Expiry: the server is gone; address and routes go.
+	srv.set(func(s *testServer4) { s.down = true; s.ignoreRenew = false })
+	e := ev.wait(t, dhcp.EventExpired, 10*time.Second)
+	if e.Err == nil {
+		t.Errorf("expired without a reason")
+	}
+	nstest.Eventually(t, 5*time.Second, func() error {
+		if as := kernelAddrs(t, l.C, clientLink); len(as) != 0 {
+			return fmt.Errorf("addresses after expiry: %+v", as)
+		}
+		if rs := kernelRoutes(t, l.C); len(rs) != 0 {
+			return fmt.Errorf("routes after expiry: %v", rs)
+		}
+		return nil
+	})
+	if c.Lease() != nil {
+		t.Errorf("lease held after expiry")
+	}
+
+	// The server comes back: the client gets a lease again.
+	srv.set(func(s *testServer4) { s.down = false })
+	ev.wait(t, dhcp.EventBound, 5*time.Second)
+	nstest.Eventually(t, 5*time.Second, func() error {
+		if err := hasAddr(); err != nil {
+			return err
+		}
+		if rs := kernelRoutes(t, l.C); !slices.Equal(rs, []string{"default via 10.77.0.1 dev vc0 metric 1024"}) {
+			return fmt.Errorf("routes %v", rs)
+		}
+		return nil
+	})
+}
