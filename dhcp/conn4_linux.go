@@ -216,8 +216,10 @@ func (c *conn4) arpProbe(ctx context.Context, ip netip.Addr, wait time.Duration)
 	if err != nil {
 		return false, nil, sockErr("ARP socket on "+c.ifi.Name, c.ns, err)
 	}
+	// Closing a packet socket waits for an RCU grace period (≈ 10 ms):
+	// not on the way to binding the lease.
 	var once sync.Once
-	stop := func() { once.Do(func() { pc.Close() }) }
+	stop := func() { once.Do(func() { go pc.Close() }) }
 	defer stop()
 	go func() {
 		select {
