@@ -143,18 +143,18 @@ func (l *lab) dnsmasq(t testing.TB, extra ...string) *proc {
 		"--dhcp-authoritative",
 	}
 	p := startIn(t, l.S, bin, append(args, extra...)...)
-	// Wait until it listens on port 67.
+	// Wait until it listens on port 67 (DHCPv4) or 547 (DHCPv6).
 	nstest.Eventually(t, 5*time.Second, func() error {
 		select {
 		case <-p.end:
 			t.Fatalf("dnsmasq exited: %s", p.out)
 		default:
 		}
-		out, err := l.S.Exec("ss", "-Hlun", "sport", "= :67")
+		out, err := l.S.Exec("ss", "-Hlun")
 		if err != nil {
 			return err
 		}
-		if !strings.Contains(string(out), ":67") {
+		if !strings.Contains(string(out), ":67 ") && !strings.Contains(string(out), ":547 ") {
 			return fmt.Errorf("dnsmasq not listening yet")
 		}
 		return nil
