@@ -1,0 +1,144 @@
+package dhcp_test
+
+import (
+	"fmt"
+	"net"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/insomniacslk/dhcp/dhcpv6"
+	"github.com/insomniacslk/dhcp/dhcpv6/server6"
+	"github.com/insomniacslk/dhcp/iana"
+
+	"github.com/netprim/netprim/dhcp"
+	"github.com/netprim/netprim/nstest"
+)
+
+// testServer6 is an in-process DHCPv6 server (insomniacslk's server6):
+// rapid commit, short lifetimes, and switches to ignore Renews or
+// everything.
+type testServer6 struct {
+	mu          sync.Mutex
+	down        bool
+	ignoreRenew bool
+	seen        []dhcpv6.MessageType
+}
+
+func (s *testServer6) set(f func(*testServer6)) { s.mu.Lock(); f(s); s.mu.Unlock() }
+
+func (s *testServer6) types() []dhcpv6.MessageType {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.seen)
+}
+
+func startServer6(t *testing.T, l *lab) *testServer6 {
+	t.Helper()
+	s := &testServer6{}
+	sid := &dhcpv6.DUIDLL{HWType: iana.HWTypeEthernet, LinkLayerAddr: net.HardwareAddr{2, 0, 0, 0, 0, 1}}
+	handler := func(conn net.PacketConn, peer net.Addr, d dhcpv6.DHCPv6) {
+		m, ok := d.(*dhcpv6.Message)
+		if !ok {
+			return
+		}
+		s.mu.Lock()
+		s.seen = append(s.seen, m.MessageType)
+		drop := s.down || (s.ignoreRenew && m.MessageType == dhcpv6.MessageTypeRenew)
+		s.mu.Unlock()
+		if drop {
+			return
+		}
+		switch m.MessageType {
+		case dhcpv6.MessageTypeSolicit, dhcpv6.MessageTypeRenew, dhcpv6.MessageTypeRebind, dhcpv6.MessageTypeRelease:
+		default:
+			return
+		}
+		reply, err := dhcpv6.NewReplyFromMessage(m, dhcpv6.WithServerID(sid))
+		if err != nil {
+			return
+		}
+		if m.MessageType == dhcpv6.MessageTypeSolicit {
+			dhcpv6.WithRapidCommit(reply)
+		}
+		if m.MessageType != dhcpv6.MessageTypeRelease {
+			ia := m.Options.OneIANA()
+			if ia == nil {
+				return
+			}
+			reply.AddOption(&dhcpv6.OptIANA{IaId: ia.IaId, T1: time.Second, T2: 2 * time.Second,
+				Options: dhcpv6.IdentityOptions{Options: dhcpv6.Options{&dhcpv6.OptIAAddress{
+					IPv6Addr: net.ParseIP("fd77::77"), PreferredLifetime: 6 * time.Second, ValidLifetime: 6 * time.Second}}}})
+			reply.AddOption(dhcpv6.OptDNS(net.ParseIP("fd77::53")))
+		}
+		conn.WriteTo(reply.ToBytes(), peer)
+	}
+	var srv *server6.Server
+	err := l.S.Do(func() error {
+		var err error
+		srv, err = server6.NewServer(serverLink, nil, handler)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { srv.Serve(); close(done) }()
+	t.Cleanup(func() { srv.Close(); <-done })
+	return s
+}
+
+// TestLeaseTimers6 runs a 6 s DHCPv6 lease (T1 1 s, T2 2 s) through
+// reconcile: Renew at T1, Rebind at T2 when Renews go unanswered, no
+// address removed meanwhile, expiry when the server is gone, and a new
+// lease when it is back.
+func TestLeaseTimers6(t *testing.T) {
+	hostTier(t)
+	l := newLab(t)
+	srv := startServer6(t, l)
+	_, src := reconciler(t, l.C, t.TempDir())
+	ev := newEvents()
+	c, err := dhcp.NewClient6(l.C.Namespace, dhcp.Config6{Link: clientLink, Timing: fastTiming, OnEvent: feed(t, src, ev)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	run(t, c.Run)
+	b := ev.wait(t, dhcp.EventBound, 15*time.Second)
+	if !b.Lease6.RapidCommit || b.Lease6.T1 != time.Second || b.Lease6.T2 != 2*time.Second {
+		t.Errorf("lease %+v", b.Lease6)
+	}
+	a := b.Lease6.Address
+	has := func() error {
+		if as := kernelAddrs6(t, l.C, clientLink); len(as) != 1 || as[0].Local != a.String() {
+			return fmt.Errorf("addresses %+v", as)
+		}
+		return nil
+	}
+	nstest.Eventually(t, 5*time.Second, has)
+	dels := watchDeletes(t, l, a)
+	ev.wait(t, dhcp.EventRenewed, 3*time.Second)
+	if !slices.Contains(srv.types(), dhcpv6.MessageTypeRenew) {
+		t.Errorf("no Renew: %v", srv.types())
+	}
+	srv.set(func(s *testServer6) { s.ignoreRenew = true })
+	ev.wait(t, dhcp.EventRenewed, 5*time.Second)
+	if !slices.Contains(srv.types(), dhcpv6.MessageTypeRebind) {
+		t.Errorf("no Rebind: %v", srv.types())
+	}
+	nstest.Eventually(t, time.Second, has)
+	if n := dels(); n != 0 {
+		t.Errorf("renew and rebind deleted the address %d times", n)
+	}
+	srv.set(func(s *testServer6) { s.down = true })
+	ev.wait(t, dhcp.EventExpired, 10*time.Second)
+	nstest.Eventually(t, 5*time.Second, func() error {
+		if as := kernelAddrs6(t, l.C, clientLink); len(as) != 0 {
+			return fmt.Errorf("addresses after expiry: %+v", as)
+		}
+		return nil
+	})
+	srv.set(func(s *testServer6) { s.down = false; s.ignoreRenew = false })
+	ev.wait(t, dhcp.EventBound, 5*time.Second)
+	nstest.Eventually(t, 5*time.Second, has)
+}
