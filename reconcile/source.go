@@ -3,6 +3,7 @@ package reconcile
 import (
 	"errors"
 	"fmt"
+	"reflect"
 	"slices"
 
 	"github.com/netprim/netprim"
@@ -56,7 +57,8 @@ func (s *Source) Name() string { return s.name }
 // Priority returns the source's priority.
 func (s *Source) Priority() int { return s.priority }
 
-// Set replaces the source's contribution with st and asks for a pass. Each
+// Set replaces the source's contribution with st and asks for a pass (none
+// when st equals the source's last Set). Each
 // section of st (links, addresses, routes, ...) is validated on its own: a
 // valid section replaces the source's previous one; an invalid section is
 // not used — the source keeps contributing its last valid version of that
@@ -73,6 +75,12 @@ func (s *Source) Set(st State) error {
 	if s.removed {
 		r.mu.Unlock()
 		return fmt.Errorf("reconcile: source %s: %w: it was removed", s.name, netprim.ErrNotFound)
+	}
+	if !s.pending && reflect.DeepEqual(s.raw, st) {
+		// Nothing new (a DHCP renewal that keeps the lease): no pass.
+		out := s.errorLocked()
+		r.mu.Unlock()
+		return out
 	}
 	s.raw = st
 	s.pending = false
