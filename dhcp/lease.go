@@ -79,8 +79,10 @@ type Lease struct {
 // Route is one classless static route of option 121. A zero Gateway means
 // the destination is on the link.
 type Route struct {
+	// Destination is the destination prefix.
 	Destination netip.Prefix `json:"destination"`
-	Gateway     netip.Addr   `json:"gateway,omitzero"`
+	// Gateway is the router; zero for a destination on the link.
+	Gateway netip.Addr `json:"gateway,omitzero"`
 }
 
 // Expiry returns when the lease ends, or the zero time for an infinite
@@ -111,7 +113,7 @@ func (l *Lease) Clone() *Lease {
 type OptionError struct {
 	Code uint8  // the option code, 0 for a field of the fixed header
 	Name string // the option's name, e.g. "router" or "yiaddr"
-	Err  error
+	Err  error  // why, wrapping netprim.ErrInvalidSpec for a bad value
 }
 
 // Error renders "dhcp: option 3 (router): ...".

@@ -1,0 +1,84 @@
+// Package dhcp gives a network daemon DHCPv4 and DHCPv6 clients whose
+// leases become netprim specs: the leased address (with the lease's
+// lifetimes, so the kernel drops it by itself if nobody renews it), routes,
+// the link MTU and the resolvers, ready to be contributed by a
+// reconcile.Source and withdrawn when the lease ends.
+//
+// # DHCPv4
+//
+// A Client runs for one link in one network namespace; its sockets are
+// created inside the namespace (netprim.Namespace.Do), never by switching
+// a pooled thread. Run implements RFC 2131's states:
+//
+//	INIT → SELECTING → REQUESTING → BOUND → RENEWING → REBINDING → (expiry) INIT
+//	INIT-REBOOT → BOUND                     (a lease kept in Config.LeaseFile)
+//
+// DISCOVER, REQUEST and the rebinding REQUEST are broadcast through a
+// packet socket (with a BPF filter for UDP port 68) that works before the
+// link has an address. A renewal at T1 is unicast to the server from the
+// leased address (a UDP socket bound to it on the link, so the address
+// must be applied; a client whose address is not on the link falls back
+// to the packet socket). Rebinding starts at T2; at expiry the lease is
+// dropped and the client starts over. Retransmissions follow RFC 2131:
+// 4 s doubling to 64 s, each randomized by ±1 s; while renewing or
+// rebinding, half the time left, at least 60 s (Timing shortens all of
+// these). After a restart the client asks for the address of its lease
+// file (INIT-REBOOT); if no server answers and the lease has not run out
+// it keeps using it. With Config.ProbeWait it probes the acknowledged
+// address with ARP (RFC 5227) and sends DHCPDECLINE when another host
+// has it. With Config.Release it sends DHCPRELEASE when Run's context
+// ends.
+//
+// Every DISCOVER, REQUEST, renewal and rebinding carries the parameter
+// request list (ParameterRequestList): subnet mask, router, DNS servers,
+// host name, domain name, interface MTU, broadcast address, NTP servers,
+// lease time, T1, T2, domain search (119) and classless static routes
+// (121). Some servers answer a renewal without the list without options
+// 121, 26 and 119.
+//
+// # Leases and specs
+//
+// ParseAck turns a server's message into a Lease. A message no client can
+// use (no or a bad address, no server identifier, a lease time of zero or
+// missing) is refused with an OptionError naming the field; a malformed or
+// hostile option (a router outside the subnet, a /0 or /32 mask, more than
+// MaxStaticRoutes routes, truncated or oversized options, T1 after T2) is
+// dropped, named in Event.Dropped, and nothing of it is used.
+//
+// Lease.Specs makes the objects: the address with the subnet's broadcast
+// address and valid and preferred lifetimes equal to the lease time less
+// LifetimeSlack; a default route via the first router, or, when option 121
+// is present, its routes instead (RFC 3442), each gateway outside the
+// subnet with an on-link /32 route and the route marked on-link; routes
+// get SpecOptions.RouteMetric (DefaultRouteMetric) and RouteTable; the DNS
+// servers with the search list of option 119 (or the domain name); the
+// MTU of option 26 as a link spec; the host name only when asked for. NTP
+// servers are reported in the Lease only.
+//
+// # Events
+//
+// Config.OnEvent receives every change: EventBound (a lease was
+// obtained), EventRenewed (extended, specs unchanged), EventChanged
+// (extended with other parameters), EventExpired (ran out, or the server
+// refused it with a NAK), EventReleased, EventDeclined and EventRefused.
+// After Bound, Renewed and Changed, Event.Specs are what the source should
+// contribute; after Expired and Released it should clear. A renewal that
+// keeps the address keeps the specs, so the Reconciler only refreshes the
+// address's lifetimes in place: the kernel never deletes and re-adds it.
+//
+// # DHCPv6
+//
+// A Client6 (stateful, one IA_NA) waits for the link's link-local address,
+// solicits with Rapid Commit (two messages when the server allows it,
+// Solicit/Advertise/Request/Reply otherwise), renews at T1 with its server
+// and rebinds at T2 with any, drops the lease when its valid lifetime
+// ends, and sends Release on stop when asked. Its specs are the address
+// as a /128 (the on-link prefix and routes come from router
+// advertisements) with the lease's lifetimes, and the DNS servers (option
+// 23) and domain list (option 24). It keeps no lease file.
+//
+// Messages and sockets come from github.com/insomniacslk/dhcp (dhcpv4,
+// dhcpv6, nclient4's packet-socket connection, nclient6's link-local
+// connection); the state machines, timers and retransmissions are this
+// package's. The package never logs.
+package dhcp
