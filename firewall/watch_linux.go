@@ -3,25 +3,17 @@ package firewall
 import (
 	"context"
 	"encoding/binary"
-	"errors"
 	"fmt"
-	"os"
-	"sync"
-	"syscall"
 	"time"
 
-	"github.com/mdlayher/netlink"
 	"golang.org/x/sys/unix"
 
 	"github.com/netprim/netprim"
+	"github.com/netprim/netprim/internal/nl"
 )
 
 const (
-	watchQueue      = 256     // capacity of the event channel
-	watchRcvBuf     = 8 << 20 // default socket receive buffer
-	watchMsgBuf     = 64 << 10
-	watchMsgBufMax  = 4 << 20
-	watchReopenTrys = 5
+	watchQueue = 256 // capacity of the event channel
 	// watchLinger is how long changes wait for the end of their
 	// transaction before they are sent anyway.
 	watchLinger = 20 * time.Millisecond
@@ -71,14 +63,26 @@ func Watch(ctx context.Context, ns *netprim.Namespace, opts ...netprim.WatchOpti
 	if o.BufferSize < 0 {
 		return nil, fmt.Errorf("firewall: watch: %w: negative buffer size %d", netprim.ErrInvalidSpec, o.BufferSize)
 	}
-	w := &watcher{ns: ns, rcvbuf: o.BufferSize, buf: make([]byte, watchMsgBuf), out: make(chan netprim.Event, watchQueue)}
-	if w.rcvbuf == 0 {
-		w.rcvbuf = watchRcvBuf
-	}
-	if err := w.open(); err != nil {
+	sub, err := nl.Subscribe(ns, nl.SubscriptionConfig{
+		Protocol:      unix.NETLINK_NETFILTER,
+		Groups:        []uint32{unix.NFNLGRP_NFTABLES},
+		ReceiveBuffer: o.BufferSize, // zero: 8 MiB
+		Linger:        watchLinger,
+		Name:          "nftables notifications",
+	})
+	if err != nil {
 		return nil, err
 	}
-	go w.run(ctx)
+	w := &watcher{out: make(chan netprim.Event, watchQueue)}
+	go func() {
+		defer close(w.out)
+		sub.Run(ctx, nl.Handlers{
+			Handle:  w.handle,
+			Resync:  w.resync,
+			Pending: func() bool { return len(w.pending) > 0 },
+			Flush:   w.flush,
+		})
+	}()
 	return w.out, nil
 }
 
@@ -88,15 +92,10 @@ type watchTable struct {
 	name   string
 }
 
+// watcher is the firewall's part of a subscription: it turns
+// notifications into per-table events.
 type watcher struct {
-	ns     *netprim.Namespace
-	rcvbuf int
-	buf    []byte
-	out    chan netprim.Event
-
-	mu  sync.Mutex // guards nl for interrupt
-	nl  *netlink.Conn
-	raw syscall.RawConn
+	out chan netprim.Event
 
 	// The tables changed by the transaction being received, in order, and
 	// whether each was deleted.
@@ -105,213 +104,6 @@ type watcher struct {
 
 	sent       uint64 // events sent
 	resyncSent uint64 // sequence number of the last Resync sent; 0: none
-}
-
-// open subscribes a new socket in the namespace.
-func (w *watcher) open() error {
-	cfg := &netlink.Config{}
-	if w.ns != nil {
-		cfg.NetNS = w.ns.FD()
-	}
-	nl, err := netlink.Dial(unix.NETLINK_NETFILTER, cfg)
-	if err != nil {
-		return netprim.KernelError("open", "nftables notifications in netns "+w.ns.String(), err)
-	}
-	raw, err := nl.SyscallConn()
-	if err == nil {
-		var serr error
-		err = raw.Control(func(fd uintptr) {
-			if unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, w.rcvbuf) != nil {
-				// Without CAP_NET_ADMIN the limit is net.core.rmem_max.
-				serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVBUF, w.rcvbuf)
-			}
-		})
-		if err == nil {
-			err = serr
-		}
-	}
-	if err == nil {
-		err = nl.JoinGroup(unix.NFNLGRP_NFTABLES)
-	}
-	if err != nil {
-		nl.Close()
-		return netprim.KernelError("subscribe", "nftables notifications in netns "+w.ns.String(), err)
-	}
-	w.mu.Lock()
-	w.nl, w.raw = nl, raw
-	w.mu.Unlock()
-	return nil
-}
-
-func (w *watcher) closeSocket() {
-	w.mu.Lock()
-	if w.nl != nil {
-		w.nl.Close()
-		w.nl, w.raw = nil, nil
-	}
-	w.mu.Unlock()
-}
-
-// interrupt wakes a blocked receive; called when ctx ends.
-func (w *watcher) interrupt() {
-	w.mu.Lock()
-	if w.nl != nil {
-		_ = w.nl.SetReadDeadline(time.Unix(1, 0))
-	}
-	w.mu.Unlock()
-}
-
-// errWouldBlock reports that no datagram is queued.
-var errWouldBlock = errors.New("no notification queued")
-
-func (w *watcher) run(ctx context.Context) {
-	stop := context.AfterFunc(ctx, w.interrupt)
-	defer func() {
-		stop()
-		w.closeSocket()
-		close(w.out)
-	}()
-	for ctx.Err() == nil {
-		// Wait for a datagram only when no changes are pending: the end
-		// of a transaction normally follows its changes at once, but a
-		// change is never held back waiting for more.
-		n, flags, err := w.recv(len(w.pending) == 0)
-		switch {
-		case ctx.Err() != nil:
-			return
-		case errors.Is(err, errWouldBlock):
-			if !w.flush(ctx) {
-				return
-			}
-			continue
-		case errors.Is(err, unix.ENOBUFS):
-			// The kernel dropped notifications and goes on dropping them
-			// until the queue is empty: empty it (what is queued is
-			// superseded by the re-read the Resync asks for), then send
-			// the Resync, so every silent drop comes before the receiver
-			// sees it.
-			if w.drain() != nil && !w.reopen(ctx) {
-				return
-			}
-			if !w.resync(ctx) {
-				return
-			}
-			continue
-		case err != nil:
-			if !w.reopen(ctx) || !w.resync(ctx) {
-				return
-			}
-			continue
-		case flags&unix.MSG_TRUNC != 0:
-			if len(w.buf) < watchMsgBufMax {
-				w.buf = make([]byte, 2*len(w.buf))
-			}
-			if !w.resync(ctx) {
-				return
-			}
-			continue
-		}
-		if !w.handle(ctx, w.buf[:n]) {
-			return
-		}
-	}
-}
-
-// recv reads one datagram. Without block it waits at most watchLinger
-// and then returns errWouldBlock.
-func (w *watcher) recv(block bool) (n, flags int, err error) {
-	w.mu.Lock()
-	raw := w.raw
-	w.mu.Unlock()
-	if raw == nil {
-		return 0, 0, os.ErrClosed
-	}
-	var rerr error
-	polled := false
-	err = raw.Read(func(fd uintptr) bool {
-		for {
-			n, _, flags, _, rerr = unix.Recvmsg(int(fd), w.buf, nil, 0)
-			switch {
-			case rerr == unix.EINTR:
-				continue
-			case rerr != unix.EAGAIN:
-				return true
-			case block:
-				return false // wait in the runtime's poller
-			case polled:
-				rerr = errWouldBlock
-				return true
-			}
-			// A transaction's end follows its changes at once: wait for
-			// it a little, so that the transaction makes one event per
-			// table.
-			polled = true
-			fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
-			for {
-				if _, err := unix.Poll(fds, int(watchLinger/time.Millisecond)); err != unix.EINTR {
-					break
-				}
-			}
-		}
-	})
-	if err != nil {
-		return 0, 0, err
-	}
-	return n, flags, rerr
-}
-
-// drain discards every queued datagram, which clears the kernel's
-// overflow state.
-func (w *watcher) drain() error {
-	w.mu.Lock()
-	raw := w.raw
-	w.mu.Unlock()
-	if raw == nil {
-		return os.ErrClosed
-	}
-	var rerr error
-	err := raw.Control(func(fd uintptr) {
-		for {
-			_, _, _, _, err := unix.Recvmsg(int(fd), w.buf, nil, unix.MSG_DONTWAIT|unix.MSG_TRUNC)
-			switch err {
-			case nil, unix.EINTR, unix.ENOBUFS:
-				continue
-			case unix.EAGAIN:
-				return
-			}
-			rerr = err
-			return
-		}
-	})
-	if err != nil {
-		return err
-	}
-	return rerr
-}
-
-// reopen replaces a failed socket, retrying with backoff. It reports false
-// when ctx ended or every attempt failed.
-func (w *watcher) reopen(ctx context.Context) bool {
-	w.closeSocket()
-	delay := 10 * time.Millisecond
-	for try := 0; try < watchReopenTrys; try++ {
-		if try > 0 {
-			t := time.NewTimer(delay)
-			select {
-			case <-ctx.Done():
-				t.Stop()
-				return false
-			case <-t.C:
-			}
-			delay *= 4
-		}
-		if w.open() == nil {
-			// ctx may have ended before interrupt could see the new
-			// socket: check after publishing it.
-			return ctx.Err() == nil
-		}
-	}
-	return false
 }
 
 // resync forgets the pending changes (the receiver re-reads everything)

@@ -4,12 +4,7 @@ package nl
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"os"
-	"sync"
-	"syscall"
-	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -24,16 +19,8 @@ const (
 	KindRule    = "rule"
 )
 
-const (
-	// watchQueue is the default capacity of the event channel.
-	watchQueue = 256
-	// watchMsgBuf is the initial size of the datagram buffer; it doubles
-	// (up to watchMsgBufMax) when the kernel reports a truncated datagram.
-	watchMsgBuf    = 64 << 10
-	watchMsgBufMax = 4 << 20
-	// watchReopenTries bounds attempts to re-open a failed subscription.
-	watchReopenTries = 5
-)
+// watchQueue is the default capacity of the event channel.
+const watchQueue = 256
 
 // WatchConfig tunes a subscription made by Watch. The zero value means the
 // defaults.
@@ -159,7 +146,7 @@ type watchLink struct {
 type watcher struct {
 	ns      *netprim.Namespace
 	render  map[string]Renderer // by kind
-	rcvbuf  int
+	sub     *Subscription
 	want    map[uint32]bool // requested groups
 	join    []uint32        // groups joined: want plus what names/resyncs need
 	kinds   []string        // requested kinds, in a fixed order, for Resync
@@ -167,13 +154,8 @@ type watcher struct {
 	routes4 bool            // IPv4 routes requested: follow silent flushes
 	out     chan netprim.Event
 
-	mu   sync.Mutex // guards file for the ctx.AfterFunc callback
-	file *os.File
-	raw  syscall.RawConn
-
 	dump  *Conn // for link dumps; nil until needed
 	links map[int32]watchLink
-	buf   []byte
 
 	sent      uint64            // events sent so far
 	resyncSeq map[string]uint64 // per kind: sequence number of its last Resync
@@ -192,15 +174,10 @@ func newWatcher(ctx context.Context, ns *netprim.Namespace, groups []uint32, cfg
 	w := &watcher{
 		ns:     ns,
 		render: map[string]Renderer{KindAddress: cfg.Address, KindRoute: cfg.Route, KindRule: cfg.Rule},
-		rcvbuf: cfg.ReceiveBuffer,
 		want:   map[uint32]bool{},
 		links:  map[int32]watchLink{},
-		buf:    make([]byte, watchMsgBuf),
 
 		resyncSeq: map[string]uint64{},
-	}
-	if w.rcvbuf == 0 {
-		w.rcvbuf = sockBuf
 	}
 	q := cfg.Queue
 	if q == 0 {
@@ -240,9 +217,16 @@ func newWatcher(ctx context.Context, ns *netprim.Namespace, groups []uint32, cfg
 			w.join = append(w.join, g)
 		}
 	}
-	if err := w.open(); err != nil {
+	sub, err := Subscribe(ns, SubscriptionConfig{
+		Protocol:      unix.NETLINK_ROUTE,
+		Groups:        w.join,
+		ReceiveBuffer: cfg.ReceiveBuffer,
+		Name:          "rtnetlink notifications",
+	})
+	if err != nil {
 		return nil, err
 	}
+	w.sub = sub
 	if w.names {
 		if err := w.refreshLinks(ctx); err != nil {
 			w.closeAll()
@@ -253,193 +237,23 @@ func newWatcher(ctx context.Context, ns *netprim.Namespace, groups []uint32, cfg
 	return w, nil
 }
 
-// open creates the subscribed socket inside the namespace.
-func (w *watcher) open() error {
-	fd := -1
-	err := w.ns.Do(func() error {
-		var err error
-		fd, err = unix.Socket(unix.AF_NETLINK, unix.SOCK_RAW|unix.SOCK_CLOEXEC|unix.SOCK_NONBLOCK, unix.NETLINK_ROUTE)
-		return err
-	})
-	if err != nil {
-		return netprim.KernelError("open", "netlink socket in netns "+w.ns.String(), err)
-	}
-	if unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, w.rcvbuf) != nil {
-		_ = unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUF, w.rcvbuf)
-	}
-	if err := unix.Bind(fd, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}); err != nil {
-		unix.Close(fd)
-		return netprim.KernelError("bind", "netlink socket", err)
-	}
-	for _, g := range w.join {
-		if err := unix.SetsockoptInt(fd, unix.SOL_NETLINK, unix.NETLINK_ADD_MEMBERSHIP, int(g)); err != nil {
-			unix.Close(fd)
-			return netprim.KernelError("join", fmt.Sprintf("rtnetlink group %d", g), err)
-		}
-	}
-	// A non-blocking descriptor makes the File pollable, so a read
-	// deadline (set when ctx ends) interrupts a blocked receive.
-	f := os.NewFile(uintptr(fd), "rtnetlink-watch")
-	raw, err := f.SyscallConn()
-	if err != nil {
-		f.Close()
-		return fmt.Errorf("watch: %w", err)
-	}
-	w.mu.Lock()
-	w.file, w.raw = f, raw
-	w.mu.Unlock()
-	return nil
-}
-
-func (w *watcher) closeSocket() {
-	w.mu.Lock()
-	if w.file != nil {
-		w.file.Close()
-		w.file, w.raw = nil, nil
-	}
-	w.mu.Unlock()
-}
-
+// closeAll releases the subscription and the dump socket.
 func (w *watcher) closeAll() {
-	w.closeSocket()
+	w.sub.Close()
 	if w.dump != nil {
 		w.dump.Close()
 		w.dump = nil
 	}
 }
 
-// interrupt wakes a blocked receive; called when ctx ends.
-func (w *watcher) interrupt() {
-	w.mu.Lock()
-	if w.file != nil {
-		_ = w.file.SetReadDeadline(time.Unix(1, 0))
-	}
-	w.mu.Unlock()
-}
-
+// run turns notifications into events until ctx ends or the subscription
+// fails for good, then releases everything and closes the channel.
 func (w *watcher) run(ctx context.Context) {
-	stop := context.AfterFunc(ctx, w.interrupt)
 	defer func() {
-		stop()
 		w.closeAll()
 		close(w.out)
 	}()
-	for ctx.Err() == nil {
-		n, flags, err := w.recv()
-		switch {
-		case ctx.Err() != nil:
-			return
-		case errors.Is(err, unix.ENOBUFS):
-			// The kernel dropped notifications, and goes on dropping
-			// them without another error until its queue is empty.
-			// Empty it (what is queued is superseded by the re-List the
-			// Resync asks for), then send the Resync: every silent drop
-			// happens before the receiver sees it.
-			if err := w.drain(); err != nil {
-				if !w.reopen(ctx) {
-					return
-				}
-			}
-			if !w.resync(ctx) {
-				return
-			}
-			continue
-		case err != nil:
-			if !w.reopen(ctx) || !w.resync(ctx) {
-				return
-			}
-			continue
-		case flags&unix.MSG_TRUNC != 0:
-			if len(w.buf) < watchMsgBufMax {
-				w.buf = make([]byte, 2*len(w.buf))
-			}
-			if !w.resync(ctx) {
-				return
-			}
-			continue
-		}
-		if !w.handle(ctx, w.buf[:n]) {
-			return
-		}
-	}
-}
-
-// recv reads one datagram.
-func (w *watcher) recv() (n, flags int, err error) {
-	var rerr error
-	w.mu.Lock()
-	raw := w.raw
-	w.mu.Unlock()
-	if raw == nil {
-		return 0, 0, os.ErrClosed
-	}
-	err = raw.Read(func(fd uintptr) bool {
-		for {
-			n, _, flags, _, rerr = unix.Recvmsg(int(fd), w.buf, nil, 0)
-			if rerr != unix.EINTR {
-				return rerr != unix.EAGAIN
-			}
-		}
-	})
-	if err != nil {
-		return 0, 0, err
-	}
-	return n, flags, rerr
-}
-
-// drain discards every datagram queued on the socket, which clears the
-// kernel's congestion state (set on overflow, cleared when a receive
-// empties the queue).
-func (w *watcher) drain() error {
-	w.mu.Lock()
-	raw := w.raw
-	w.mu.Unlock()
-	if raw == nil {
-		return os.ErrClosed
-	}
-	var rerr error
-	err := raw.Control(func(fd uintptr) {
-		for {
-			_, _, _, _, err := unix.Recvmsg(int(fd), w.buf, nil, unix.MSG_DONTWAIT|unix.MSG_TRUNC)
-			switch err {
-			case nil, unix.EINTR, unix.ENOBUFS:
-				continue
-			case unix.EAGAIN:
-				return
-			}
-			rerr = err
-			return
-		}
-	})
-	if err != nil {
-		return err
-	}
-	return rerr
-}
-
-// reopen replaces a failed socket, retrying with backoff. It reports false
-// when ctx ended or every attempt failed.
-func (w *watcher) reopen(ctx context.Context) bool {
-	w.closeSocket()
-	delay := 10 * time.Millisecond
-	for try := 0; try < watchReopenTries; try++ {
-		if try > 0 {
-			t := time.NewTimer(delay)
-			select {
-			case <-ctx.Done():
-				t.Stop()
-				return false
-			case <-t.C:
-			}
-			delay *= 4
-		}
-		if w.open() == nil {
-			// ctx may have ended before the new file was visible to
-			// interrupt; checking after publishing it closes that gap.
-			return ctx.Err() == nil
-		}
-	}
-	return false
+	w.sub.Run(ctx, Handlers{Handle: w.handle, Resync: w.resync})
 }
 
 // resync refreshes the link cache and sends one Resync event per kind.

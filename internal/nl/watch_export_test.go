@@ -16,11 +16,11 @@ func WatchWithBreak(ctx context.Context, ns *netprim.Namespace, groups []uint32,
 	}
 	go w.run(ctx)
 	brk := func() {
-		w.mu.Lock()
-		if w.file != nil {
-			w.file.Close()
+		w.sub.mu.Lock()
+		if w.sub.file != nil {
+			w.sub.file.Close()
 		}
-		w.mu.Unlock()
+		w.sub.mu.Unlock()
 	}
 	return w.out, brk, nil
 }
@@ -32,7 +32,7 @@ func WatchWithMessageBuffer(ctx context.Context, ns *netprim.Namespace, groups [
 	if err != nil {
 		return nil, err
 	}
-	w.buf = make([]byte, size)
+	w.sub.buf = make([]byte, size)
 	go w.run(ctx)
 	return w.out, nil
 }
