@@ -95,6 +95,7 @@ func startServer6(t *testing.T, l *lab) *testServer6 {
 // lease when it is back.
 func TestLeaseTimers6(t *testing.T) {
 	hostTier(t)
+	t.Parallel() // mostly waiting for timers
 	l := newLab(t)
 	srv := startServer6(t, l)
 	_, src := reconciler(t, l.C, t.TempDir())

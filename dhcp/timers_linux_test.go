@@ -118,6 +118,7 @@ func (s *testServer4) handle(conn net.PacketConn, peer net.Addr, m *dhcpv4.DHCPv
 // server is back.
 func TestLeaseTimers(t *testing.T) {
 	hostTier(t)
+	t.Parallel() // mostly waiting for timers
 	l := newLab(t)
 	srv := startServer4(t, l, 6*time.Second, time.Second, 2*time.Second)
 	_, src := reconciler(t, l.C, t.TempDir())
