@@ -158,7 +158,9 @@ const (
 	// (INIT-REBOOT) or a lease lost before.
 	EventBound EventKind = iota + 1
 	// EventRenewed: the server extended the lease and nothing in the
-	// specs changed.
+	// specs changed. The kernel's countdown of the address's lifetimes
+	// must restart: a reconcile.Source.Set of an equal state runs no
+	// pass, so also call Reconciler.Trigger(reconcile.StageAddresses).
 	EventRenewed
 	// EventChanged: the server extended the lease with other parameters
 	// (or another address); Specs are the new ones.

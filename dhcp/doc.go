@@ -63,8 +63,17 @@
 // refused it with a NAK), EventReleased, EventDeclined and EventRefused.
 // After Bound, Renewed and Changed, Event.Specs are what the source should
 // contribute; after Expired and Released it should clear. A renewal that
-// keeps the address keeps the specs, so the Reconciler only refreshes the
+// keeps the address keeps the specs; the Reconciler, triggered for its
+// addresses stage (a Set of an equal state runs no pass), refreshes the
 // address's lifetimes in place: the kernel never deletes and re-adds it.
+// Without that refresh the kernel would remove the address when the first
+// binding's lifetime ran out, while the renewed lease still holds. Package
+// addr refreshes a lifetime only once less than half of it remains, and
+// whether that is so at the moment of a renewal depends on the server's
+// T1 and on when the address was applied; the Reconciler's periodic pass
+// (reconcile.WithResync) refreshes it in any case: keep its period at most
+// a quarter of the shortest lease (the default minute suits leases of
+// four minutes and more).
 //
 // # DHCPv6
 //

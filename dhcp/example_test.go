@@ -24,8 +24,9 @@ var (
 
 // A DHCP client as a source of a Reconciler: every lease event sets the
 // source to the objects the lease implies (address with the lease's
-// lifetimes, routes, MTU, resolv.conf), and a lease that ends withdraws
-// them. The Reconciler applies them and keeps them applied.
+// lifetimes, routes, MTU, resolv.conf), a renewal has the addresses
+// stage refresh the lifetimes, and a lease that ends withdraws them. The
+// Reconciler applies them and keeps them applied.
 func Example() {
 	ns, err := netprim.OpenNamespace(blue)
 	if err != nil {
@@ -58,6 +59,11 @@ func Example() {
 					Routes:    e.Specs.Routes,
 					Resolvers: e.Specs.Resolvers,
 				})
+				if e.Kind == dhcp.EventRenewed {
+					// The same state: Set runs no pass, but the
+					// address's lifetimes must restart.
+					r.Trigger(reconcile.StageAddresses)
+				}
 			case dhcp.EventExpired, dhcp.EventReleased:
 				src.Clear()
 			}

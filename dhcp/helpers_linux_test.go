@@ -223,13 +223,19 @@ func stateOf(s dhcp.Specs) reconcile.State {
 }
 
 // feed returns an OnEvent that sets src from each event (clearing it
-// when the lease is gone) and records the event.
-func feed(t testing.TB, src *reconcile.Source, ev *events) func(dhcp.Event) {
+// when the lease is gone), has r refresh the address's lifetimes on a
+// renewal, and records the event.
+func feed(t testing.TB, r *reconcile.Reconciler, src *reconcile.Source, ev *events) func(dhcp.Event) {
 	return func(e dhcp.Event) {
 		switch e.Kind {
 		case dhcp.EventBound, dhcp.EventRenewed, dhcp.EventChanged:
 			if err := src.Set(stateOf(e.Specs)); err != nil {
 				t.Errorf("source set: %v", err)
+			}
+			if e.Kind == dhcp.EventRenewed {
+				// Same specs: Set runs no pass; the kernel's lifetimes
+				// still need refreshing.
+				r.Trigger(reconcile.StageAddresses)
 			}
 		case dhcp.EventExpired, dhcp.EventReleased:
 			src.Clear()
@@ -240,12 +246,12 @@ func feed(t testing.TB, src *reconcile.Source, ev *events) func(dhcp.Event) {
 
 // reconciler returns a started Reconciler for n writing resolver files
 // under root, with a source "dhcp".
-func reconciler(t testing.TB, n *nstest.NS, root string) (*reconcile.Reconciler, *reconcile.Source) {
+func reconciler(t testing.TB, n *nstest.NS, root string, opts ...reconcile.Option) (*reconcile.Reconciler, *reconcile.Source) {
 	t.Helper()
 	if err := os.MkdirAll(filepath.Join(root, "etc"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	r, err := reconcile.New(n.Namespace, reconcile.WithRoot(root))
+	r, err := reconcile.New(n.Namespace, append([]reconcile.Option{reconcile.WithRoot(root)}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/netprim/netprim/dhcp"
 	"github.com/netprim/netprim/nstest"
+	"github.com/netprim/netprim/reconcile"
 )
 
 // testServer6 is an in-process DHCPv6 server (insomniacslk's server6):
@@ -67,9 +68,9 @@ func startServer6(t *testing.T, l *lab) *testServer6 {
 			if ia == nil {
 				return
 			}
-			reply.AddOption(&dhcpv6.OptIANA{IaId: ia.IaId, T1: time.Second, T2: 2 * time.Second,
+			reply.AddOption(&dhcpv6.OptIANA{IaId: ia.IaId, T1: time.Second, T2: 3 * time.Second,
 				Options: dhcpv6.IdentityOptions{Options: dhcpv6.Options{&dhcpv6.OptIAAddress{
-					IPv6Addr: net.ParseIP("fd77::77"), PreferredLifetime: 6 * time.Second, ValidLifetime: 6 * time.Second}}}})
+					IPv6Addr: net.ParseIP("fd77::77"), PreferredLifetime: 8 * time.Second, ValidLifetime: 8 * time.Second}}}})
 			reply.AddOption(dhcpv6.OptDNS(net.ParseIP("fd77::53")))
 		}
 		conn.WriteTo(reply.ToBytes(), peer)
@@ -89,7 +90,7 @@ func startServer6(t *testing.T, l *lab) *testServer6 {
 	return s
 }
 
-// TestLeaseTimers6 runs a 6 s DHCPv6 lease (T1 1 s, T2 2 s) through
+// TestLeaseTimers6 runs an 8 s DHCPv6 lease (T1 1 s, T2 3 s) through
 // reconcile: Renew at T1, Rebind at T2 when Renews go unanswered, no
 // address removed meanwhile, expiry when the server is gone, and a new
 // lease when it is back.
@@ -98,15 +99,17 @@ func TestLeaseTimers6(t *testing.T) {
 	t.Parallel() // mostly waiting for timers
 	l := newLab(t)
 	srv := startServer6(t, l)
-	_, src := reconciler(t, l.C, t.TempDir())
+	// A resync every second, a quarter of the address's 6 s lifetime,
+	// refreshes it whatever the timing of the renewals (see package doc).
+	rc, src := reconciler(t, l.C, t.TempDir(), reconcile.WithResync(time.Second))
 	ev := newEvents()
-	c, err := dhcp.NewClient6(l.C.Namespace, dhcp.Config6{Link: clientLink, Timing: fastTiming, OnEvent: feed(t, src, ev)})
+	c, err := dhcp.NewClient6(l.C.Namespace, dhcp.Config6{Link: clientLink, Timing: fastTiming, OnEvent: feed(t, rc, src, ev)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	run(t, c.Run)
 	b := ev.wait(t, dhcp.EventBound, 15*time.Second)
-	if !b.Lease6.RapidCommit || b.Lease6.T1 != time.Second || b.Lease6.T2 != 2*time.Second {
+	if !b.Lease6.RapidCommit || b.Lease6.T1 != time.Second || b.Lease6.T2 != 3*time.Second {
 		t.Errorf("lease %+v", b.Lease6)
 	}
 	a := b.Lease6.Address
@@ -128,11 +131,16 @@ func TestLeaseTimers6(t *testing.T) {
 		t.Errorf("no Rebind: %v", srv.types())
 	}
 	nstest.Eventually(t, time.Second, has)
+	// Past the kernel lifetime of the first binding (6 s): refreshed.
+	time.Sleep(time.Until(b.Lease6.BoundAt.Add(6500 * time.Millisecond)))
+	if err := has(); err != nil {
+		t.Error(err)
+	}
 	if n := dels(); n != 0 {
 		t.Errorf("renew and rebind deleted the address %d times", n)
 	}
 	srv.set(func(s *testServer6) { s.down = true })
-	ev.wait(t, dhcp.EventExpired, 10*time.Second)
+	ev.wait(t, dhcp.EventExpired, 12*time.Second)
 	nstest.Eventually(t, 5*time.Second, func() error {
 		if as := kernelAddrs6(t, l.C, clientLink); len(as) != 0 {
 			return fmt.Errorf("addresses after expiry: %+v", as)

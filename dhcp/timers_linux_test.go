@@ -14,6 +14,7 @@ import (
 
 	"github.com/netprim/netprim/dhcp"
 	"github.com/netprim/netprim/nstest"
+	"github.com/netprim/netprim/reconcile"
 )
 
 // server4 is an in-process DHCPv4 server (insomniacslk's server4) in the
@@ -110,7 +111,7 @@ func (s *testServer4) handle(conn net.PacketConn, peer net.Addr, m *dhcpv4.DHCPv
 	conn.WriteTo(reply.ToBytes(), up)
 }
 
-// TestLeaseTimers runs a 6 s lease (T1 1 s, T2 2 s) through its whole life with reconcile
+// TestLeaseTimers runs an 8 s lease (T1 1 s, T2 3 s) through its whole life with reconcile
 // applying it: renew at T1 (unicast, from the leased address, with the
 // parameter request list) with no address removed; rebind at T2 (broadcast)
 // when renewals go unanswered; expiry when the server is gone, which
@@ -120,17 +121,19 @@ func TestLeaseTimers(t *testing.T) {
 	hostTier(t)
 	t.Parallel() // mostly waiting for timers
 	l := newLab(t)
-	srv := startServer4(t, l, 6*time.Second, time.Second, 2*time.Second)
-	_, src := reconciler(t, l.C, t.TempDir())
+	srv := startServer4(t, l, 8*time.Second, time.Second, 3*time.Second)
+	// A resync every second, a quarter of the address's 6 s lifetime,
+	// refreshes it whatever the timing of the renewals (see package doc).
+	rc, src := reconciler(t, l.C, t.TempDir(), reconcile.WithResync(time.Second))
 	ev := newEvents()
-	c, err := dhcp.NewClient(l.C.Namespace, dhcp.Config{Link: clientLink, Timing: fastTiming, OnEvent: feed(t, src, ev)})
+	c, err := dhcp.NewClient(l.C.Namespace, dhcp.Config{Link: clientLink, Timing: fastTiming, OnEvent: feed(t, rc, src, ev)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	run(t, c.Run)
 	b := ev.wait(t, dhcp.EventBound, 10*time.Second)
-	if b.Lease.T1 != time.Second || b.Lease.T2 != 2*time.Second {
-		t.Errorf("T1 %v T2 %v, want the server's 1s and 2s", b.Lease.T1, b.Lease.T2)
+	if b.Lease.T1 != time.Second || b.Lease.T2 != 3*time.Second {
+		t.Errorf("T1 %v T2 %v, want the server's 1s and 3s", b.Lease.T1, b.Lease.T2)
 	}
 	leased := b.Lease.Address.Addr()
 	hasAddr := func() error {
@@ -138,13 +141,19 @@ func TestLeaseTimers(t *testing.T) {
 		if len(as) != 1 || as[0].Local != leased.String() {
 			return fmt.Errorf("addresses %+v", as)
 		}
-		if as[0].Valid > 4 {
+		if as[0].Valid > 6 {
 			return fmt.Errorf("valid lifetime %d s, longer than the lease less dhcp.LifetimeSlack", as[0].Valid)
 		}
 		return nil
 	}
 	nstest.Eventually(t, 5*time.Second, hasAddr)
 	dels := watchDeletes(t, l, leased)
+	mon := startIn(t, l.C, "ip", "-ts", "monitor", "address")
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("bound %v monitor:\n%s\n%v", b.Lease.BoundAt, mon.out, ev.kinds())
+		}
+	})
 
 	// RENEWING at T1: unicast from the leased address.
 	r := ev.wait(t, dhcp.EventRenewed, 5*time.Second)
@@ -192,13 +201,18 @@ func TestLeaseTimers(t *testing.T) {
 		t.Errorf("no broadcast rebinding REQUEST: %+v", srv.messages()[n:])
 	}
 	nstest.Eventually(t, time.Second, hasAddr)
+	// Past the kernel lifetime of the first binding (6 s): refreshed.
+	time.Sleep(time.Until(b.Lease.BoundAt.Add(6500 * time.Millisecond)))
+	if err := hasAddr(); err != nil {
+		t.Error(err)
+	}
 	if d := dels(); d != 0 {
 		t.Errorf("renewing and rebinding deleted the address %d times (RTM_DELADDR)", d)
 	}
 
 	// Expiry: the server is gone; address and routes go.
 	srv.set(func(s *testServer4) { s.down = true; s.ignoreRenew = false })
-	e := ev.wait(t, dhcp.EventExpired, 10*time.Second)
+	e := ev.wait(t, dhcp.EventExpired, 12*time.Second)
 	if e.Err == nil {
 		t.Errorf("expired without a reason")
 	}
