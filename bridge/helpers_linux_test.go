@@ -144,9 +144,7 @@ func requireVLANFiltering(t *testing.T) {
 			}
 		}
 	})
-	if filterErr != "" {
-		t.Skip("kernel bridge lacks vlan_filtering: run with scripts/kerneltest")
-	}
+	nstest.RequireFeature(t, "bridge vlan_filtering", filterErr == "")
 }
 
 // linkEvent is one line of "ip -o monitor link".

@@ -127,12 +127,28 @@ func RequireLinkKind(t testing.TB, kind string) {
 	}
 }
 
+// RequireFeature skips the test unless have is true, saying "kernel lacks
+// FEATURE: run with scripts/kerneltest", for what a test needs of the kernel
+// that is no module of its own, such as vlan_filtering of the bridge. The
+// test probes for the feature itself. Use it only for what the kernel tier
+// has: there a missing feature fails the test instead of skipping it.
+func RequireFeature(t testing.TB, feature string, have bool) {
+	t.Helper()
+	if have {
+		return
+	}
+	if InKernelTier() {
+		t.Fatalf("nstest: the kernel tier lacks %s, which its kernel has", feature)
+	}
+	t.Skip(lacks(feature))
+}
+
 // lacks renders a skip reason for something the kernel lacks.
 func lacks(what string) string {
 	if InKernelTier() {
 		return "kernel lacks " + what + " (the kernel tier lacks it too)"
 	}
-	return "kernel lacks " + what + ": run with scripts/kerneltest"
+	return "kernel lacks " + what + ": " + KernelTierHint
 }
 
 var probes struct {

@@ -1,6 +1,8 @@
 package nstest
 
 import (
+	"fmt"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -59,5 +61,52 @@ func TestLacksReason(t *testing.T) {
 	t.Setenv(KernelTierEnv, "uml")
 	if got := lacks("wireguard"); strings.Contains(got, "run with scripts/kerneltest") {
 		t.Errorf("on the kernel tier the reason must not send people to it: %q", got)
+	}
+}
+
+// recorder is a testing.TB that records Skip and Fatalf and then ends the
+// goroutine, as the testing package does.
+type recorder struct {
+	testing.TB
+	skipped, failed string
+}
+
+func (r *recorder) Helper() {}
+
+func (r *recorder) Skip(args ...any) {
+	r.skipped = fmt.Sprint(args...)
+	runtime.Goexit()
+}
+
+func (r *recorder) Fatalf(format string, args ...any) {
+	r.failed = fmt.Sprintf(format, args...)
+	runtime.Goexit()
+}
+
+// record runs fn with a recorder in a goroutine of its own.
+func record(t *testing.T, fn func(testing.TB)) *recorder {
+	r := &recorder{TB: t}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		fn(r)
+	}()
+	<-done
+	return r
+}
+
+func TestRequireFeature(t *testing.T) {
+	t.Setenv(KernelTierEnv, "")
+	if r := record(t, func(tb testing.TB) { RequireFeature(tb, "bridge vlan_filtering", true) }); r.skipped != "" || r.failed != "" {
+		t.Errorf("feature present: skipped %q, failed %q", r.skipped, r.failed)
+	}
+	r := record(t, func(tb testing.TB) { RequireFeature(tb, "bridge vlan_filtering", false) })
+	if want := "kernel lacks bridge vlan_filtering: " + KernelTierHint; r.skipped != want || r.failed != "" {
+		t.Errorf("host: skipped %q, failed %q; want a skip %q", r.skipped, r.failed, want)
+	}
+	t.Setenv(KernelTierEnv, "uml")
+	r = record(t, func(tb testing.TB) { RequireFeature(tb, "bridge vlan_filtering", false) })
+	if r.skipped != "" || !strings.Contains(r.failed, "the kernel tier lacks bridge vlan_filtering") {
+		t.Errorf("kernel tier: skipped %q, failed %q; want a failure", r.skipped, r.failed)
 	}
 }

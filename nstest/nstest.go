@@ -11,6 +11,12 @@ import (
 	"github.com/netprim/netprim"
 )
 
+// KernelTierHint ends the reason of every skip that sends a test to the
+// kernel tier ("kernel lacks bonding: run with scripts/kerneltest"). The
+// netprim repository's scripts/test runs on that tier exactly the tests that
+// skipped with it on the host tier.
+const KernelTierHint = "run with scripts/kerneltest"
+
 // NS is a throwaway network namespace owned by one test. It is removed when
 // the test that created it ends.
 type NS struct {

@@ -43,6 +43,18 @@ func RequireLinkKind(t testing.TB, kind string) {
 	t.Skip(reasonNotLinux)
 }
 
+// RequireFeature skips the test unless have is true; outside Linux the
+// kernel tier does not exist.
+func RequireFeature(t testing.TB, feature string, have bool) {
+	t.Helper()
+	if !have {
+		t.Skip("kernel lacks " + feature)
+	}
+}
+
+// Settle does nothing: outside Linux New skips every test.
+func Settle(t testing.TB, n *NS) {}
+
 // Exec fails: network namespaces need Linux.
 func (n *NS) Exec(name string, args ...string) ([]byte, error) {
 	return nil, errors.New(reasonNotLinux)
