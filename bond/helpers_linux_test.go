@@ -31,6 +31,39 @@ type ipLink struct {
 	} `json:"linkinfo"`
 }
 
+// configured returns links without what the kernel changes on its own, after
+// a while: operational state and carrier, a member's link state and failure
+// count, the active member and 802.3ad aggregator. A comparison of links
+// before and after an Apply that must change nothing compares these.
+func configured(links map[string]ipLink) map[string]ipLink {
+	out := make(map[string]ipLink, len(links))
+	for name, l := range links {
+		l.Operstate = ""
+		l.Flags = slices.DeleteFunc(slices.Clone(l.Flags), func(f string) bool {
+			return f == "NO-CARRIER" || f == "LOWER_UP" || f == "M-DOWN"
+		})
+		l.Linkinfo.InfoData = without(l.Linkinfo.InfoData, "active_slave", "ad_info")
+		l.Linkinfo.InfoSlaveData = without(l.Linkinfo.InfoSlaveData, "state", "mii_status", "link_failure_count",
+			"ad_aggregator_id", "ad_actor_oper_port_state", "ad_actor_oper_port_state_str",
+			"ad_partner_oper_port_state", "ad_partner_oper_port_state_str")
+		out[name] = l
+	}
+	return out
+}
+
+func without(m map[string]any, keys ...string) map[string]any {
+	if m == nil {
+		return nil
+	}
+	out := make(map[string]any, len(m))
+	for k, v := range m {
+		if !slices.Contains(keys, k) {
+			out[k] = v
+		}
+	}
+	return out
+}
+
 // ipLinks returns the links of n as ip reports them, by name.
 func ipLinks(t testing.TB, n *nstest.NS) map[string]ipLink {
 	t.Helper()

@@ -79,7 +79,7 @@ func TestMemberSelectors(t *testing.T) {
 
 	// Dummies have no permanent address: a selector by permanentAddr
 	// matches none of them, and nothing is written.
-	before := ipLinks(t, n)
+	before := configured(ipLinks(t, n))
 	bad := []Spec{want[0], want[1].clone()}
 	bad[1].Members = nil
 	bad[1].MemberSelectors = append(bad[1].MemberSelectors, selector.Selector{PermanentAddr: "02:00:00:00:0c:*"})
@@ -95,7 +95,7 @@ func TestMemberSelectors(t *testing.T) {
 	if _, err := Plan(context.Background(), n.Namespace, bad); !errors.Is(err, netprim.ErrNotFound) || !strings.Contains(err.Error(), field) {
 		t.Errorf("Plan: %v, want %q wrapping ErrNotFound", err, field)
 	}
-	if d := cmp.Diff(before, ipLinks(t, n)); d != "" {
+	if d := cmp.Diff(before, configured(ipLinks(t, n))); d != "" {
 		t.Errorf("ip: links changed by a failed Apply (-before +after):\n%s", d)
 	}
 	wantState(t, n, resolved)
