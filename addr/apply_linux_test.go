@@ -285,7 +285,8 @@ func newMonitor(t *testing.T, n *nstest.NS) *monitor {
 }
 
 // until adds a marker address with ip(8) and returns the address events
-// that arrive before the marker's own, rendered "new|del ADDRESS".
+// that arrive before the marker's own, rendered "new|del ADDRESS", but
+// those of the link-local addresses the kernel makes itself.
 func (m *monitor) until(t *testing.T, marker string) []string {
 	t.Helper()
 	m.n.Run(t, "ip", "address", "add", marker+"/32", "dev", "veth1")
@@ -312,6 +313,9 @@ func (m *monitor) until(t *testing.T, marker string) []string {
 			if a.local.String() == marker {
 				return seen
 			}
+			if a.proto == protoKernelLL {
+				continue // the kernel's own link-local address
+			}
 			verb := "new"
 			if msg.Header.Type == unix.RTM_DELADDR {
 				verb = "del"
@@ -321,25 +325,11 @@ func (m *monitor) until(t *testing.T, marker string) []string {
 	}
 }
 
-// settle waits until no address is tentative, so that the kernel's
-// duplicate address detection sends no more events.
-func settle(t *testing.T, n *nstest.NS) {
-	t.Helper()
-	nstest.Eventually(t, 20*time.Second, func() error {
-		for k, a := range ipAddrs(t, n) {
-			if a.flag("tentative") {
-				return fmt.Errorf("%s is tentative", k)
-			}
-		}
-		return nil
-	})
-}
-
 func TestIdempotent(t *testing.T) {
 	n := vethNS(t)
 	specs := roundTripSpecs()
 	mustApply(t, n, specs, netprim.WithPrune())
-	settle(t, n)
+	nstest.Settle(t, n)
 	mon := newMonitor(t, n)
 	if ev := mon.until(t, "192.0.2.201"); len(ev) != 0 {
 		t.Logf("events before the second Apply (not counted): %q", ev)
@@ -394,7 +384,7 @@ func testNoLoopIn(t *testing.T, n *nstest.NS, s Spec, flag string) {
 	if writes != 0 || !plan.Empty() {
 		t.Fatalf("Apply while %s made %d writes:\n%s", flag, writes, plan)
 	}
-	settle(t, n)
+	nstest.Settle(t, n)
 	if st := find(t, must(List(context.Background(), n.Namespace)), "veth0", s.Address.Addr()); slices.Contains(st.Flags, flag) {
 		t.Fatalf("still %s after settling: %q", flag, st.Flags)
 	}
@@ -411,7 +401,7 @@ func TestOwnership(t *testing.T) {
 	other := netprim.WithOwner(netprim.Owner{ID: 99, Name: "other"})
 	mustApply(t, n, []Spec{{Link: "veth0", Address: p("192.0.2.60/24")}, {Link: "veth0", Address: p("2001:db8::60/64"), Flags: []string{"nodad"}}}, other)
 	mustApply(t, n, []Spec{{Link: "veth0", Address: p("192.0.2.70/24")}, {Link: "veth0", Address: p("2001:db8::70/64"), Flags: []string{"nodad"}}})
-	settle(t, n)
+	nstest.Settle(t, n)
 	before := ipAddrs(t, n)
 	var linkLocal string
 	for k, a := range before {
@@ -495,7 +485,7 @@ func TestChangeInPlace(t *testing.T) {
 		{Link: "veth0", Address: p("2001:db8::10/64"), Flags: []string{"nodad"}},
 	}
 	mustApply(t, n, specs)
-	settle(t, n)
+	nstest.Settle(t, n)
 	mon := newMonitor(t, n)
 	mon.until(t, "192.0.2.201")
 
