@@ -76,7 +76,7 @@ func (r *run4) loop(ctx context.Context) error {
 				return r.stop(l)
 			}
 			if errors.Is(err, errNoAnswer) {
-				err = fmt.Errorf("dhcp: the lease of %s on %s ran out: no server answered the renewal or rebinding", l.Address.Addr(), r.cfg.Link)
+				err = fmt.Errorf("dhcp: the lease of %s on %s ran out: no server answered the renewal or rebinding%s", l.Address.Addr(), r.cfg.Link, lastSend(err))
 			}
 			if err != nil {
 				r.lost(err)

@@ -92,8 +92,8 @@ func (c *conn6) send(m *dhcpv6.Message) error {
 	return err
 }
 
-// exchange is conn4.exchange for DHCPv6: it also updates the Elapsed Time
-// option on each retransmission.
+// exchange is conn4.exchange for DHCPv6 (a failed transmission is a lost
+// one): it also updates the Elapsed Time option on each retransmission.
 func (c *conn6) exchange(ctx context.Context, m *dhcpv6.Message, match func(*dhcpv6.Message) bool, next func(int) time.Duration) (*dhcpv6.Message, error) {
 	for len(c.in) > 0 {
 		<-c.in
@@ -101,14 +101,16 @@ func (c *conn6) exchange(ctx context.Context, m *dhcpv6.Message, match func(*dhc
 	start := time.Now()
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
+	var lastSend error
 	for i := 0; ; i++ {
 		wait := next(i)
 		if wait <= 0 {
-			return nil, errNoAnswer
+			return nil, &noAnswerError{send: lastSend}
 		}
 		m.UpdateOption(dhcpv6.OptElapsedTime(time.Since(start)))
+		lastSend = nil
 		if err := c.send(m); err != nil {
-			return nil, fmt.Errorf("dhcp: send %s: %w", m.MessageType, err)
+			lastSend = fmt.Errorf("dhcp: send %s: %w", m.MessageType, err)
 		}
 		timer.Reset(wait)
 	recv:
@@ -195,7 +197,7 @@ func (r *run6) loop(ctx context.Context) error {
 				return r.stop(l)
 			}
 			if errors.Is(err, errNoAnswer) {
-				err = fmt.Errorf("dhcp: the lease of %s on %s ran out: no server answered the renewal or rebinding", l.Address, r.cfg.Link)
+				err = fmt.Errorf("dhcp: the lease of %s on %s ran out: no server answered the renewal or rebinding%s", l.Address, r.cfg.Link, lastSend(err))
 			}
 			if err != nil {
 				r.specs = Specs{}
@@ -371,10 +373,13 @@ func (r *run6) stop(l *Lease6) error {
 		m.AddOption(r.ia(l))
 		// One transmission, waiting briefly for the Reply: the address
 		// goes either way.
-		ctx, cancel := context.WithTimeout(context.Background(), r.cfg.Timing.Initial)
+		ctx, cancel := context.WithTimeout(context.Background(), 2*r.cfg.Timing.Initial)
 		_, err = r.cn.exchange(ctx, m, func(rep *dhcpv6.Message) bool { return rep.MessageType == dhcpv6.MessageTypeReply }, r.cfg.Timing.tries(1))
 		cancel()
-		if errors.Is(err, errNoAnswer) || errors.Is(err, context.DeadlineExceeded) {
+		switch {
+		case errors.Is(err, errNoAnswer):
+			err = sendErr(err) // nil when it was sent
+		case errors.Is(err, context.DeadlineExceeded):
 			err = nil
 		}
 	}

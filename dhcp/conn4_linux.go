@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/insomniacslk/dhcp/dhcpv4"
@@ -23,6 +24,40 @@ import (
 // errNoAnswer ends an exchange whose retransmissions all went unanswered.
 var errNoAnswer = errors.New("no answer")
 
+// noAnswerError is errNoAnswer with the last error sending the message, if
+// any (the link was down, no route to the server): a message that could
+// not be sent is a lost transmission, retried like an unanswered one.
+type noAnswerError struct{ send error }
+
+func (e *noAnswerError) Error() string {
+	if e.send == nil {
+		return errNoAnswer.Error()
+	}
+	return errNoAnswer.Error() + " (last send: " + e.send.Error() + ")"
+}
+
+func (e *noAnswerError) Is(target error) bool { return target == errNoAnswer }
+
+func (e *noAnswerError) Unwrap() error { return e.send }
+
+// sendErr returns the send error an exchange's error carries, or nil.
+func sendErr(err error) error {
+	var na *noAnswerError
+	if errors.As(err, &na) {
+		return na.send
+	}
+	return nil
+}
+
+// lastSend is " (last send: ERR)" for an exchange's error that carries a
+// send error, or "".
+func lastSend(err error) string {
+	if se := sendErr(err); se != nil {
+		return " (last send: " + se.Error() + ")"
+	}
+	return ""
+}
+
 // conn4 is the client's link: a packet socket that receives every UDP
 // datagram to port 68 on the link (whether or not the link has an address
 // yet) and sends broadcasts, both created inside the link's namespace.
@@ -32,6 +67,9 @@ type conn4 struct {
 	raw  net.PacketConn // nclient4's UDP-over-packet-socket
 	in   chan *dhcpv4.DHCPv4
 	done chan struct{}
+	// closing is set before raw is closed: the socket reports that as
+	// EBADF, which read must tell from a link going down.
+	closing atomic.Bool
 }
 
 // udp68 is a classic BPF program for a packet socket of type SOCK_DGRAM
@@ -103,20 +141,20 @@ func openConn4(ns *netprim.Namespace, link string) (*conn4, error) {
 }
 
 // read delivers the server replies addressed to this link's hardware
-// address until the socket closes.
+// address until the socket closes. Other errors do not end it: when the
+// link goes down the kernel reports ENETDOWN once on the packet socket,
+// which receives again once the link is up.
 func (c *conn4) read() {
 	defer close(c.done)
 	buf := make([]byte, 1500)
 	for {
 		n, _, err := c.raw.ReadFrom(buf)
 		if err != nil {
-			if errors.Is(err, net.ErrClosed) || errors.Is(err, os.ErrClosed) {
+			if c.closing.Load() || errors.Is(err, net.ErrClosed) || errors.Is(err, os.ErrClosed) {
 				return
 			}
-			if ne, ok := err.(net.Error); ok && ne.Timeout() {
-				continue
-			}
-			return
+			time.Sleep(readErrorPause)
+			continue
 		}
 		m, err := dhcpv4.FromBytes(buf[:n])
 		if err != nil || m.OpCode != dhcpv4.OpcodeBootReply || m.HWType != 1 || string(m.ClientHWAddr) != string(c.ifi.HardwareAddr) {
@@ -129,7 +167,12 @@ func (c *conn4) read() {
 	}
 }
 
+// readErrorPause is how long a reader waits after an error before it
+// reads again (an error that repeats must not spin).
+const readErrorPause = 10 * time.Millisecond
+
 func (c *conn4) close() {
+	c.closing.Store(true)
 	c.raw.Close()
 	<-c.done
 }
@@ -167,8 +210,10 @@ func (c *conn4) unicaster(src, server netip.Addr) (send func(*dhcpv4.DHCPv4) err
 
 // exchange sends m, and sends it again after each wait that next returns
 // (next(i) is the wait after the i-th transmission; zero or less stops),
-// until a reply with m's transaction ID satisfies match or ctx ends.
-// Replies that fail match are passed to reject, if set.
+// until a reply with m's transaction ID satisfies match or ctx ends. A
+// transmission that fails (the link is down) counts as sent and lost: the
+// exchange waits and retransmits as if it went unanswered, and ends with
+// errNoAnswer (carrying the last send error) only when next says stop.
 func (c *conn4) exchange(ctx context.Context, m *dhcpv4.DHCPv4, send func(*dhcpv4.DHCPv4) error, match func(*dhcpv4.DHCPv4) bool, next func(int) time.Duration) (*dhcpv4.DHCPv4, error) {
 	// Forget replies to earlier exchanges.
 	for len(c.in) > 0 {
@@ -177,14 +222,16 @@ func (c *conn4) exchange(ctx context.Context, m *dhcpv4.DHCPv4, send func(*dhcpv
 	start := time.Now()
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
+	var lastSend error
 	for i := 0; ; i++ {
 		wait := next(i)
 		if wait <= 0 {
-			return nil, errNoAnswer
+			return nil, &noAnswerError{send: lastSend}
 		}
 		m.NumSeconds = uint16(min(time.Since(start)/time.Second, 0xffff))
+		lastSend = nil
 		if err := send(m); err != nil {
-			return nil, fmt.Errorf("dhcp: send %s: %w", m.MessageType(), err)
+			lastSend = fmt.Errorf("dhcp: send %s: %w", m.MessageType(), err)
 		}
 		timer.Reset(wait)
 	recv:

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -150,4 +151,38 @@ func TestLeaseTimers6(t *testing.T) {
 	srv.set(func(s *testServer6) { s.down = false; s.ignoreRenew = false })
 	ev.wait(t, dhcp.EventBound, 5*time.Second)
 	nstest.Eventually(t, 5*time.Second, has)
+}
+
+// TestRenewLinkDown6: the link is down when the Renew is due, so it cannot
+// be sent. The client keeps the lease, retransmits, and renews or rebinds
+// once the link is back, before the lease would expire.
+func TestRenewLinkDown6(t *testing.T) {
+	hostTier(t)
+	t.Parallel() // mostly waiting for timers
+	l := newLab(t)
+	// A link-local address from the MAC newLab set, as after a boot.
+	l.C.Run(t, "ip", "link", "set", clientLink, "down")
+	l.C.Run(t, "ip", "link", "set", clientLink, "up")
+	startServer6(t, l)
+	ev := newEvents()
+	c, err := dhcp.NewClient6(l.C.Namespace, dhcp.Config6{Link: clientLink, Timing: fastTiming, OnEvent: ev.add})
+	if err != nil {
+		t.Fatal(err)
+	}
+	run(t, c.Run)
+	b := ev.wait(t, dhcp.EventBound, 15*time.Second)
+	l.C.Run(t, "ip", "link", "set", clientLink, "down")
+	// Down over T1 (1 s after binding), up before T2 (3 s).
+	time.Sleep(time.Until(b.Lease6.BoundAt.Add(2 * time.Second)))
+	l.C.Run(t, "ip", "link", "set", clientLink, "up")
+	r := ev.wait(t, dhcp.EventRenewed, 10*time.Second)
+	if r.Lease6.Address != b.Lease6.Address {
+		t.Errorf("renewed %s, bound %s", r.Lease6.Address, b.Lease6.Address)
+	}
+	for _, k := range ev.kinds() {
+		if strings.HasPrefix(k, dhcp.EventExpired.String()) {
+			t.Errorf("the lease was dropped while valid: events %v", ev.kinds())
+			break
+		}
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/netip"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -241,4 +242,36 @@ func TestLeaseTimers(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// TestRenewLinkDown: the link is down when the renewal is due, so the
+// REQUEST cannot even be sent. That is a lost transmission, not the end of
+// the lease: the client keeps the lease, retransmits, and renews once the
+// link is back, well before the lease would expire.
+func TestRenewLinkDown(t *testing.T) {
+	hostTier(t)
+	t.Parallel() // mostly waiting for timers
+	l := newLab(t)
+	startServer4(t, l, 12*time.Second, 2*time.Second, 5*time.Second)
+	ev := newEvents()
+	c, err := dhcp.NewClient(l.C.Namespace, dhcp.Config{Link: clientLink, Timing: fastTiming, OnEvent: ev.add})
+	if err != nil {
+		t.Fatal(err)
+	}
+	run(t, c.Run)
+	b := ev.wait(t, dhcp.EventBound, 10*time.Second)
+	l.C.Run(t, "ip", "link", "set", clientLink, "down")
+	// Down over T1 (2 s after binding), up before T2 (5 s).
+	time.Sleep(time.Until(b.Lease.BoundAt.Add(3 * time.Second)))
+	l.C.Run(t, "ip", "link", "set", clientLink, "up")
+	r := ev.wait(t, dhcp.EventRenewed, 12*time.Second)
+	if r.Lease.Address != b.Lease.Address {
+		t.Errorf("renewed %s, bound %s", r.Lease.Address, b.Lease.Address)
+	}
+	for _, k := range ev.kinds() {
+		if strings.HasPrefix(k, dhcp.EventExpired.String()) {
+			t.Errorf("the lease was dropped while valid: events %v", ev.kinds())
+			break
+		}
+	}
 }
