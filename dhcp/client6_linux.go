@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"os"
 	"time"
 
@@ -323,44 +324,124 @@ func (r *run6) acquire(ctx context.Context) (*Lease6, []*OptionError) {
 }
 
 // extend sends Renew (to the lease's server, until T2) or Rebind (to any
-// server, until the valid lifetime ends).
+// server, until the valid lifetime ends) and handles the Reply as RFC 8415
+// section 18.2.10.1 says: a usable lease is returned; a Reply that gives
+// the address a valid lifetime of 0 ends the lease (an error); NoBinding
+// for the IA_NA is followed by a Request for it, with the address; any
+// other Reply that cannot be used (UnspecFail, no IA_NA, malformed) is
+// reported as EventRefused and the lease is kept: the client retransmits.
+// It returns errNoAnswer when the time ran out.
 func (r *run6) extend(ctx context.Context, l *Lease6, rebind bool) (*Lease6, []*OptionError, error) {
 	deadline := l.BoundAt.Add(l.T2)
 	typ := dhcpv6.MessageTypeRenew
 	if rebind {
 		deadline, typ = l.Expiry(), dhcpv6.MessageTypeRebind
 	}
-	m, err := r.base(typ)
-	if err != nil {
-		return nil, nil, err
-	}
-	if !rebind {
-		m.AddOption(&dhcpv6.OptionGeneric{OptionCode: dhcpv6.OptionServerID, OptionData: l.ServerID})
-	}
-	m.AddOption(r.ia(l))
-	var lease *Lease6
-	var dropped []*OptionError
-	var refusal error
-	_, err = r.cn.exchange(ctx, m, func(rep *dhcpv6.Message) bool {
-		if rep.MessageType != dhcpv6.MessageTypeReply {
-			return false
-		}
-		nl, d, err := ParseReply6(r.cfg.Link, rep, r.iaid, time.Now())
+	next := r.cfg.Timing.until(deadline)
+	for {
+		m, err := r.base(typ)
 		if err != nil {
-			// NoBinding or NoAddrsAvail: the server refuses the lease.
-			refusal = err
-			return true
+			return nil, nil, err
 		}
-		lease, dropped = nl, d
-		return true
-	}, r.cfg.Timing.until(deadline))
+		if !rebind {
+			m.AddOption(&dhcpv6.OptionGeneric{OptionCode: dhcpv6.OptionServerID, OptionData: l.ServerID})
+		}
+		m.AddOption(r.ia(l))
+		var lease *Lease6
+		var dropped []*OptionError
+		var withdrawn error
+		var noBinding dhcpv6.DUID
+		_, err = r.cn.exchange(ctx, m, func(rep *dhcpv6.Message) bool {
+			if rep.MessageType != dhcpv6.MessageTypeReply {
+				return false
+			}
+			nl, d, err := ParseReply6(r.cfg.Link, rep, r.iaid, time.Now())
+			switch {
+			case err == nil:
+				lease, dropped = nl, d
+				return true
+			case withdrawn6(rep, r.iaid, l.Address):
+				withdrawn = err
+				return true
+			case rep.Options.ServerID() != nil && iaStatus6(rep, r.iaid) == iana.StatusNoBinding:
+				noBinding = rep.Options.ServerID()
+				return true
+			}
+			r.emit(Event{Kind: EventRefused, Err: fmt.Errorf("reply to %s: %w", typ, err)})
+			return false
+		}, next)
+		if err != nil {
+			return nil, nil, err
+		}
+		if lease != nil {
+			return lease, dropped, nil
+		}
+		if withdrawn != nil {
+			return nil, nil, fmt.Errorf("dhcp: the server withdrew the lease of %s: %w", l.Address, withdrawn)
+		}
+		if nl, d := r.request(ctx, l, noBinding, deadline); nl != nil {
+			return nl, d, nil
+		}
+		// Wait as for a retransmission before asking again.
+		if !sleepUntil(ctx, time.Now().Add(next(0))) {
+			return nil, nil, ctx.Err()
+		}
+	}
+}
+
+// request asks server sid for the IA_NA with l's address (after NoBinding),
+// until deadline at the latest; nil when no usable Reply came.
+func (r *run6) request(ctx context.Context, l *Lease6, sid dhcpv6.DUID, deadline time.Time) (*Lease6, []*OptionError) {
+	req, err := r.base(dhcpv6.MessageTypeRequest)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil
 	}
-	if refusal != nil {
-		return nil, nil, fmt.Errorf("dhcp: the server refused the lease of %s: %w", l.Address, refusal)
+	req.AddOption(dhcpv6.OptServerID(sid))
+	req.AddOption(r.ia(l))
+	t := r.cfg.Timing
+	tries := t.tries(t.RequestTries)
+	rep, err := r.cn.exchange(ctx, req, func(m *dhcpv6.Message) bool {
+		return m.MessageType == dhcpv6.MessageTypeReply && m.Options.ServerID() != nil && m.Options.ServerID().Equal(sid)
+	}, func(i int) time.Duration {
+		return min(tries(i), time.Until(deadline))
+	})
+	if err != nil {
+		return nil, nil
 	}
-	return lease, dropped, nil
+	nl, d, err := ParseReply6(r.cfg.Link, rep, r.iaid, time.Now())
+	if err != nil {
+		r.emit(Event{Kind: EventRefused, Err: fmt.Errorf("reply to %s: %w", dhcpv6.MessageTypeRequest, err)})
+		return nil, nil
+	}
+	return nl, d
+}
+
+// iaStatus6 is the status code of m's IA_NA iaid (0 without one).
+func iaStatus6(m *dhcpv6.Message, iaid [4]byte) iana.StatusCode {
+	for _, ia := range m.Options.IANA() {
+		if ia.IaId == iaid {
+			if st := ia.Options.Status(); st != nil {
+				return st.StatusCode
+			}
+		}
+	}
+	return 0
+}
+
+// withdrawn6 reports whether m gives a, in the IA_NA iaid, a valid
+// lifetime of 0: the server ends its lease.
+func withdrawn6(m *dhcpv6.Message, iaid [4]byte, a netip.Addr) bool {
+	for _, ia := range m.Options.IANA() {
+		if ia.IaId != iaid {
+			continue
+		}
+		for _, x := range ia.Options.Addresses() {
+			if ip, ok := netip.AddrFromSlice(x.IPv6Addr); ok && ip == a && x.ValidLifetime <= 0 {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func (r *run6) stop(l *Lease6) error {

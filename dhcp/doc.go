@@ -81,7 +81,11 @@
 // solicits with Rapid Commit (two messages when the server allows it,
 // Solicit/Advertise/Request/Reply otherwise), renews at T1 with its server
 // and rebinds at T2 with any, drops the lease when its valid lifetime
-// ends, and sends Release on stop when asked. Its specs are the address
+// ends, and sends Release on stop when asked. A Reply to a Renew or Rebind
+// ends the lease early only when it gives the address a valid lifetime of
+// 0; after NoBinding the client asks for the address with a Request, and
+// a Reply it cannot use (UnspecFail, malformed) is reported as
+// EventRefused while the lease is kept (RFC 8415 18.2.10.1). Its specs are the address
 // as a /128 (the on-link prefix and routes come from router
 // advertisements) with the lease's lifetimes, and the DNS servers (option
 // 23) and domain list (option 24). It keeps no lease file.

@@ -25,7 +25,13 @@ type testServer6 struct {
 	mu          sync.Mutex
 	down        bool
 	ignoreRenew bool
-	seen        []dhcpv6.MessageType
+	// renewStatus, when set, answers a Renew with this status code and
+	// no address: in the IA_NA with renewInIA, else for the whole message.
+	renewStatus iana.StatusCode
+	renewInIA   bool
+	// withdraw answers a Renew with the address at valid lifetime 0.
+	withdraw bool
+	seen     []dhcpv6.MessageType
 }
 
 func (s *testServer6) set(f func(*testServer6)) { s.mu.Lock(); f(s); s.mu.Unlock() }
@@ -48,17 +54,28 @@ func startServer6(t *testing.T, l *lab) *testServer6 {
 		s.mu.Lock()
 		s.seen = append(s.seen, m.MessageType)
 		drop := s.down || (s.ignoreRenew && m.MessageType == dhcpv6.MessageTypeRenew)
+		status, inIA, withdraw := s.renewStatus, s.renewInIA, s.withdraw
 		s.mu.Unlock()
 		if drop {
 			return
 		}
 		switch m.MessageType {
-		case dhcpv6.MessageTypeSolicit, dhcpv6.MessageTypeRenew, dhcpv6.MessageTypeRebind, dhcpv6.MessageTypeRelease:
+		case dhcpv6.MessageTypeSolicit, dhcpv6.MessageTypeRequest, dhcpv6.MessageTypeRenew, dhcpv6.MessageTypeRebind, dhcpv6.MessageTypeRelease:
 		default:
 			return
 		}
 		reply, err := dhcpv6.NewReplyFromMessage(m, dhcpv6.WithServerID(sid))
 		if err != nil {
+			return
+		}
+		if m.MessageType == dhcpv6.MessageTypeRenew && status != 0 {
+			st := &dhcpv6.OptStatusCode{StatusCode: status, StatusMessage: status.String()}
+			if ia := m.Options.OneIANA(); inIA && ia != nil {
+				reply.AddOption(&dhcpv6.OptIANA{IaId: ia.IaId, Options: dhcpv6.IdentityOptions{Options: dhcpv6.Options{st}}})
+			} else {
+				reply.AddOption(st)
+			}
+			conn.WriteTo(reply.ToBytes(), peer)
 			return
 		}
 		if m.MessageType == dhcpv6.MessageTypeSolicit {
@@ -69,9 +86,13 @@ func startServer6(t *testing.T, l *lab) *testServer6 {
 			if ia == nil {
 				return
 			}
+			life := 8 * time.Second
+			if withdraw && m.MessageType == dhcpv6.MessageTypeRenew {
+				life = 0
+			}
 			reply.AddOption(&dhcpv6.OptIANA{IaId: ia.IaId, T1: time.Second, T2: 3 * time.Second,
 				Options: dhcpv6.IdentityOptions{Options: dhcpv6.Options{&dhcpv6.OptIAAddress{
-					IPv6Addr: net.ParseIP("fd77::77"), PreferredLifetime: 8 * time.Second, ValidLifetime: 8 * time.Second}}}})
+					IPv6Addr: net.ParseIP("fd77::77"), PreferredLifetime: life, ValidLifetime: life}}}})
 			reply.AddOption(dhcpv6.OptDNS(net.ParseIP("fd77::53")))
 		}
 		conn.WriteTo(reply.ToBytes(), peer)
@@ -184,5 +205,71 @@ func TestRenewLinkDown6(t *testing.T) {
 			t.Errorf("the lease was dropped while valid: events %v", ev.kinds())
 			break
 		}
+	}
+}
+
+// TestRenewRefused6: the server answers the Renew without renewing. With
+// UnspecFail it could not process it: the client keeps the lease and
+// rebinds at T2. With NoBinding it lost the binding: the client asks for
+// it with a Request (RFC 8415 18.2.10.1) and keeps the address. Neither
+// ends the lease while it is valid.
+func TestRenewRefused6(t *testing.T) {
+	hostTier(t)
+	for _, tc := range []struct {
+		name   string
+		status iana.StatusCode
+		inIA   bool
+		then   dhcpv6.MessageType // what the client sends to keep the lease
+	}{
+		{"UnspecFail", iana.StatusUnspecFail, false, dhcpv6.MessageTypeRebind},
+		{"NoBinding", iana.StatusNoBinding, true, dhcpv6.MessageTypeRequest},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel() // mostly waiting for timers
+			l := newLab(t)
+			srv := startServer6(t, l)
+			srv.set(func(s *testServer6) { s.renewStatus, s.renewInIA = tc.status, tc.inIA })
+			ev := newEvents()
+			c, err := dhcp.NewClient6(l.C.Namespace, dhcp.Config6{Link: clientLink, Timing: fastTiming, OnEvent: ev.add})
+			if err != nil {
+				t.Fatal(err)
+			}
+			run(t, c.Run)
+			b := ev.wait(t, dhcp.EventBound, 15*time.Second)
+			r := ev.wait(t, dhcp.EventRenewed, 7*time.Second)
+			if r.Lease6.Address != b.Lease6.Address {
+				t.Errorf("renewed %s, bound %s", r.Lease6.Address, b.Lease6.Address)
+			}
+			for _, k := range ev.kinds() {
+				if strings.HasPrefix(k, dhcp.EventExpired.String()) {
+					t.Errorf("the lease was dropped while valid: events %v", ev.kinds())
+					break
+				}
+			}
+			if !slices.Contains(srv.types(), tc.then) {
+				t.Errorf("no %s: %v", tc.then, srv.types())
+			}
+		})
+	}
+}
+
+// TestRenewWithdrawn6: the server answers the Renew with the address at
+// valid lifetime 0: it ends the lease, and the client drops it at once.
+func TestRenewWithdrawn6(t *testing.T) {
+	hostTier(t)
+	t.Parallel() // mostly waiting for timers
+	l := newLab(t)
+	srv := startServer6(t, l)
+	srv.set(func(s *testServer6) { s.withdraw = true })
+	ev := newEvents()
+	c, err := dhcp.NewClient6(l.C.Namespace, dhcp.Config6{Link: clientLink, Timing: fastTiming, OnEvent: ev.add})
+	if err != nil {
+		t.Fatal(err)
+	}
+	run(t, c.Run)
+	ev.wait(t, dhcp.EventBound, 15*time.Second)
+	e := ev.wait(t, dhcp.EventExpired, 5*time.Second)
+	if e.Err == nil || !strings.Contains(e.Err.Error(), "withdrew") {
+		t.Errorf("expired: %v, want the server's withdrawal", e.Err)
 	}
 }
