@@ -166,7 +166,9 @@ const (
 	// (or another address); Specs are the new ones.
 	EventChanged
 	// EventExpired: the lease ran out without renewal, or the server
-	// refused it (DHCPNAK, Err says so). The client starts over.
+	// refused it (DHCPNAK, Err says so), also the lease of
+	// Config.LeaseFile refused after a restart (possibly before any
+	// EventBound of this Run). The client starts over.
 	EventExpired
 	// EventReleased: the client released the lease on stop.
 	EventReleased

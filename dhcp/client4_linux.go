@@ -309,9 +309,9 @@ func (r *run4) decline(l *Lease) {
 }
 
 // reboot runs INIT-REBOOT: a broadcast REQUEST for the previous address.
-// A NAK means starting over (nil); no answer at all means using the
-// previous lease for what is left of it (RFC 2131 3.2), or starting over
-// when it has run out.
+// A NAK means starting over (nil) once the previous lease is reported
+// expired; no answer at all means using the previous lease for what is
+// left of it (RFC 2131 3.2), or starting over when it has run out.
 func (r *run4) reboot(ctx context.Context, prev *Lease) (*Lease, []*OptionError) {
 	t := r.cfg.Timing
 	req, err := dhcpv4.New(append(r.common(dhcpv4.MessageTypeRequest),
@@ -322,12 +322,18 @@ func (r *run4) reboot(ctx context.Context, prev *Lease) (*Lease, []*OptionError)
 	}
 	ack, err := r.cn.exchange(ctx, req, r.cn.broadcast, isType(dhcpv4.MessageTypeAck, dhcpv4.MessageTypeNak), t.tries(t.RequestTries))
 	if errors.Is(err, errNoAnswer) {
-		if exp := prev.Expiry(); exp.IsZero() || time.Now().Before(exp) {
-			return prev, nil
+		if now := time.Now(); prev.Expiry().IsZero() || now.Before(prev.Expiry()) {
+			return resumed(prev, now), nil
 		}
 		return nil, nil
 	}
-	if err != nil || ack.MessageType() == dhcpv4.MessageTypeNak {
+	if err != nil {
+		return nil, nil
+	}
+	if ack.MessageType() == dhcpv4.MessageTypeNak {
+		// The previous address must not be used any more (RFC 2131 3.2):
+		// what a previous run applied of it goes.
+		r.lost(nakError(ack, prev))
 		return nil, nil
 	}
 	l, dropped, err := ParseAck(r.cfg.Link, ack, time.Now())
@@ -381,13 +387,35 @@ func (r *run4) extend(ctx context.Context, l *Lease, rebinding bool) (*Lease, []
 		return nil, nil, err
 	}
 	if ack.MessageType() == dhcpv4.MessageTypeNak {
-		msg := ack.Message()
-		if msg == "" {
-			msg = "no message"
-		}
-		return nil, nil, fmt.Errorf("dhcp: %s refused the lease of %s (DHCPNAK: %s)", ack.ServerIdentifier(), l.Address.Addr(), msg)
+		return nil, nil, nakError(ack, l)
 	}
 	return lease, dropped, nil
+}
+
+// nakError says that the server of nak refused l.
+func nakError(nak *dhcpv4.DHCPv4, l *Lease) error {
+	msg := nak.Message()
+	if msg == "" {
+		msg = "no message"
+	}
+	return fmt.Errorf("dhcp: %s refused the lease of %s (DHCPNAK: %s)", nak.ServerIdentifier(), l.Address.Addr(), msg)
+}
+
+// resumed is prev taken up again at now, after a restart, for what is left
+// of it: bound at now, its lease time, T1 and T2 counted from now (T1 and
+// T2 zero once passed), so that its expiry stays and the address's
+// lifetimes are what is left.
+func resumed(prev *Lease, now time.Time) *Lease {
+	l := prev.Clone()
+	gone := now.Sub(prev.BoundAt)
+	if prev.LeaseTime >= InfiniteLease || gone <= 0 {
+		return l
+	}
+	l.BoundAt = now
+	l.LeaseTime -= gone
+	l.T1 = max(l.T1-gone, 0)
+	l.T2 = max(l.T2-gone, 0)
+	return l
 }
 
 // sleepUntil waits until t; false when ctx ended first.

@@ -24,7 +24,9 @@
 // rebinding, half the time left, at least 60 s (Timing shortens all of
 // these). After a restart the client asks for the address of its lease
 // file (INIT-REBOOT); if no server answers and the lease has not run out
-// it keeps using it. With Config.ProbeWait it probes the acknowledged
+// it keeps using it for what is left of it (the address's lifetimes
+// too); if a server refuses it (DHCPNAK) it reports it expired, so that
+// what a previous run applied of it goes, and starts over. With Config.ProbeWait it probes the acknowledged
 // address with ARP (RFC 5227) and sends DHCPDECLINE when another host
 // has it. With Config.Release it sends DHCPRELEASE when Run's context
 // ends.

@@ -72,7 +72,10 @@ type Lease struct {
 	// T2 is when the client starts rebinding, after BoundAt: option 59, or
 	// 7/8 of the lease time.
 	T2 time.Duration `json:"t2"`
-	// BoundAt is when the client received the DHCPACK (wall clock).
+	// BoundAt is when the client received the DHCPACK (wall clock). For a
+	// lease taken up again after a restart without an answer from a server
+	// (INIT-REBOOT), it is when it was taken up, and LeaseTime, T1 and T2
+	// are what was left of them (T1 and T2 zero once passed).
 	BoundAt time.Time `json:"boundAt"`
 }
 

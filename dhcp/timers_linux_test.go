@@ -1,9 +1,12 @@
 package dhcp_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"net"
 	"net/netip"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -27,6 +30,7 @@ type testServer4 struct {
 	yiaddr      net.IP
 	down        bool // answer nothing
 	ignoreRenew bool // answer no unicast REQUEST (from a leased address)
+	nakReboot   bool // answer an INIT-REBOOT REQUEST with a DHCPNAK
 	seen        []seen4
 	srv         *server4.Server
 }
@@ -89,6 +93,17 @@ func (s *testServer4) handle(conn net.PacketConn, peer net.Addr, m *dhcpv4.DHCPv
 		typ = dhcpv4.MessageTypeOffer
 	case dhcpv4.MessageTypeRequest:
 		typ = dhcpv4.MessageTypeAck
+		if s.nakReboot && m.ServerIdentifier() == nil && (!ci.IsValid() || ci.IsUnspecified()) {
+			nak, err := dhcpv4.NewReplyFromRequest(m,
+				dhcpv4.WithMessageType(dhcpv4.MessageTypeNak),
+				dhcpv4.WithOption(dhcpv4.OptServerIdentifier(net.ParseIP(serverIP))),
+				dhcpv4.WithOption(dhcpv4.OptMessage("wrong network")),
+			)
+			if err == nil {
+				conn.WriteTo(nak.ToBytes(), &net.UDPAddr{IP: net.IPv4bcast, Port: 68})
+			}
+			return
+		}
 	default:
 		return
 	}
@@ -273,5 +288,82 @@ func TestRenewLinkDown(t *testing.T) {
 			t.Errorf("the lease was dropped while valid: events %v", ev.kinds())
 			break
 		}
+	}
+}
+
+// writeLeaseFile writes a lease file with l, as a client keeps it.
+func writeLeaseFile(t *testing.T, l *dhcp.Lease) string {
+	t.Helper()
+	b, err := json.Marshal(struct {
+		Version int         `json:"version"`
+		Lease   *dhcp.Lease `json:"lease"`
+	}{1, l})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(t.TempDir(), "lease.json")
+	if err := os.WriteFile(p, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// kept is a lease of 10.77.0.99 for an hour, bound ago.
+func kept(ago time.Duration) *dhcp.Lease {
+	return &dhcp.Lease{
+		Link: clientLink, Address: netip.MustParsePrefix("10.77.0.99/24"), Server: netip.MustParseAddr(serverIP),
+		LeaseTime: time.Hour, T1: 30 * time.Minute, T2: 52*time.Minute + 30*time.Second,
+		BoundAt: time.Now().Add(-ago).Round(0),
+	}
+}
+
+// TestRebootNoAnswer: after a restart no server answers the INIT-REBOOT
+// REQUEST, so the client uses its previous lease for what is left of it
+// (RFC 2131 3.2). The address's lifetimes are what is left, not a whole
+// lease: the kernel must drop it when the lease ends if nobody renews it.
+func TestRebootNoAnswer(t *testing.T) {
+	hostTier(t)
+	t.Parallel() // mostly waiting for retransmissions
+	l := newLab(t)
+	srv := startServer4(t, l, time.Hour, 0, 0)
+	srv.set(func(s *testServer4) { s.down = true })
+	prev := kept(50 * time.Minute)
+	ev := newEvents()
+	c, err := dhcp.NewClient(l.C.Namespace, dhcp.Config{Link: clientLink, LeaseFile: writeLeaseFile(t, prev), Timing: fastTiming, OnEvent: ev.add})
+	if err != nil {
+		t.Fatal(err)
+	}
+	run(t, c.Run)
+	b := ev.wait(t, dhcp.EventBound, 10*time.Second)
+	if b.Lease.Address != prev.Address || !b.Lease.Expiry().Equal(prev.Expiry()) {
+		t.Errorf("lease %s until %v, want the previous %s until %v", b.Lease.Address, b.Lease.Expiry(), prev.Address, prev.Expiry())
+	}
+	if a := b.Specs.Addresses[0]; a.ValidLifetime > 10*time.Minute || a.PreferredLifetime > 10*time.Minute {
+		t.Errorf("address lifetimes valid %v preferred %v: longer than the 10 min left of the lease", a.ValidLifetime, a.PreferredLifetime)
+	}
+}
+
+// TestRebootNak: after a restart the server refuses the previous address
+// (DHCPNAK to the INIT-REBOOT REQUEST): the client must stop using it
+// (RFC 2131 3.2), so it reports the lease expired, and the caller's source
+// clears it, before it looks for a new one.
+func TestRebootNak(t *testing.T) {
+	hostTier(t)
+	l := newLab(t)
+	srv := startServer4(t, l, time.Hour, 0, 0)
+	srv.set(func(s *testServer4) { s.nakReboot = true })
+	ev := newEvents()
+	file := writeLeaseFile(t, kept(time.Minute))
+	c, err := dhcp.NewClient(l.C.Namespace, dhcp.Config{Link: clientLink, LeaseFile: file, Timing: fastTiming, OnEvent: ev.add})
+	if err != nil {
+		t.Fatal(err)
+	}
+	run(t, c.Run)
+	b := ev.wait(t, dhcp.EventBound, 10*time.Second)
+	if b.Lease.Address.Addr().String() != "10.77.0.70" {
+		t.Errorf("bound %s, want the server's new 10.77.0.70", b.Lease.Address)
+	}
+	if k := ev.kinds(); len(k) < 2 || !strings.HasPrefix(k[0], "expired(") || !strings.Contains(k[0], "DHCPNAK") {
+		t.Errorf("events %v, want the refused lease expired before the new one", k)
 	}
 }
