@@ -13,7 +13,7 @@ import (
 // Defaults of Timing (RFC 2131 section 4.1 and 4.4.5).
 const (
 	// DefaultInitial is the delay before the first retransmission; it
-	// doubles up to DefaultMax, each delay randomized by ±1/4 (±1 s at 4 s,
+	// doubles up to DefaultMax, each delay randomized by ±Initial/4 (±1 s,
 	// as RFC 2131 says).
 	DefaultInitial = 4 * time.Second
 	// DefaultMax is the longest delay between retransmissions.

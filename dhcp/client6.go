@@ -36,7 +36,9 @@ type Config6 struct {
 	// Specs tunes the specs made from the lease (NoDNS).
 	Specs SpecOptions `json:"specs,omitzero" yaml:"specs,omitempty"`
 	// Timing tunes retransmissions: zero fields take DefaultInitial6,
-	// DefaultMax6, DefaultRenewMin6 and DefaultRequestTries.
+	// DefaultMax6, DefaultRenewMin6 and DefaultRequestTries. Solicits and
+	// Requests are retransmitted after Initial doubling up to Max, each
+	// randomized by ±10 % (RFC 8415 section 15).
 	Timing Timing `json:"timing,omitzero" yaml:"timing,omitempty"`
 	// OnEvent is called from Run's goroutine on every change of the
 	// lease (Event.Lease6 is set). It must not block for long.

@@ -250,7 +250,7 @@ func (r *run6) ia(l *Lease6) *dhcpv6.OptIANA {
 func (r *run6) acquire(ctx context.Context) (*Lease6, []*OptionError) {
 	t := r.cfg.Timing
 	for ctx.Err() == nil {
-		if r.fails > 0 && !sleepUntil(ctx, time.Now().Add(t.backoff(r.fails-1))) {
+		if r.fails > 0 && !sleepUntil(ctx, time.Now().Add(t.backoff6(r.fails-1, false))) {
 			return nil, nil
 		}
 		r.fails++
@@ -286,7 +286,7 @@ func (r *run6) acquire(ctx context.Context) (*Lease6, []*OptionError) {
 				return true
 			}
 			return false
-		}, func(i int) time.Duration { return t.backoff(i) })
+		}, func(i int) time.Duration { return t.backoff6(i, true) })
 		if err != nil {
 			continue
 		}
@@ -309,7 +309,7 @@ func (r *run6) acquire(ctx context.Context) (*Lease6, []*OptionError) {
 		sid := resp.Options.ServerID()
 		rep, err := r.cn.exchange(ctx, req, func(m *dhcpv6.Message) bool {
 			return m.MessageType == dhcpv6.MessageTypeReply && m.Options.ServerID() != nil && m.Options.ServerID().Equal(sid)
-		}, t.tries(t.RequestTries))
+		}, t.tries6(t.RequestTries))
 		if err != nil {
 			continue
 		}
@@ -399,7 +399,7 @@ func (r *run6) request(ctx context.Context, l *Lease6, sid dhcpv6.DUID, deadline
 	req.AddOption(dhcpv6.OptServerID(sid))
 	req.AddOption(r.ia(l))
 	t := r.cfg.Timing
-	tries := t.tries(t.RequestTries)
+	tries := t.tries6(t.RequestTries)
 	rep, err := r.cn.exchange(ctx, req, func(m *dhcpv6.Message) bool {
 		return m.MessageType == dhcpv6.MessageTypeReply && m.Options.ServerID() != nil && m.Options.ServerID().Equal(sid)
 	}, func(i int) time.Duration {
@@ -455,7 +455,7 @@ func (r *run6) stop(l *Lease6) error {
 		// One transmission, waiting briefly for the Reply: the address
 		// goes either way.
 		ctx, cancel := context.WithTimeout(context.Background(), 2*r.cfg.Timing.Initial)
-		_, err = r.cn.exchange(ctx, m, func(rep *dhcpv6.Message) bool { return rep.MessageType == dhcpv6.MessageTypeReply }, r.cfg.Timing.tries(1))
+		_, err = r.cn.exchange(ctx, m, func(rep *dhcpv6.Message) bool { return rep.MessageType == dhcpv6.MessageTypeReply }, r.cfg.Timing.tries6(1))
 		cancel()
 		switch {
 		case errors.Is(err, errNoAnswer):
