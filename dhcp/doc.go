@@ -1,7 +1,7 @@
 // Package dhcp gives a network daemon DHCPv4 and DHCPv6 clients whose
 // leases become netprim specs: the leased address (with the lease's
-// lifetimes, so the kernel drops it by itself if nobody renews it), routes,
-// the link MTU and the resolvers, ready to be contributed by a
+// lifetimes, so the kernel drops it by itself once nobody refreshes it),
+// routes, the link MTU and the resolvers, ready to be contributed by a
 // reconcile.Source and withdrawn when the lease ends.
 //
 // # DHCPv4
@@ -76,6 +76,14 @@
 // (reconcile.WithResync) refreshes it in any case: keep its period at most
 // a quarter of the shortest lease (the default minute suits leases of
 // four minutes and more).
+//
+// That refresh does not know whether the server renewed the lease: a pass
+// restarts the kernel's countdown whenever less than half of it remains.
+// While the client runs it ends the lease itself (EventExpired); if the
+// daemon dies, the kernel drops the address at most LeaseTime less
+// LifetimeSlack after the last pass, which may be after the lease ended
+// (an 8 s lease not renewed, a pass a second, the daemon gone 7.5 s after
+// binding: the address is still there at 9 s, with 2 s left).
 //
 // # DHCPv6
 //

@@ -48,7 +48,8 @@ type Specs struct {
 	Links []link.Spec `json:"links,omitempty"`
 	// Addresses is the leased address, its valid and preferred lifetimes
 	// equal to the lease time less LifetimeSlack, so the kernel removes it
-	// by itself when the lease runs out and nobody renews it.
+	// by itself once nothing refreshes it (if nothing did since the
+	// binding, before the lease runs out; see the package documentation).
 	Addresses []addr.Spec `json:"addresses,omitempty"`
 	// Routes are the default routes via the routers (option 3), or the
 	// classless static routes (option 121) with an on-link /32 for every
@@ -90,7 +91,7 @@ func (s Specs) Equal(o Specs) bool {
 
 // LifetimeSlack is taken off the lease time to make the lifetimes of the
 // leased address, so that the kernel removes it by itself a little before
-// the lease ends when nobody renews it. It also makes renewals refresh the
+// the lease ends when nothing refreshed it since the binding. It also makes renewals refresh the
 // kernel's countdown: package addr refreshes a lifetime once less than
 // half of the wanted one remains, and a renewal at T1 (half the lease, or
 // half the lease rounded down to a second, as servers set it) finds less
