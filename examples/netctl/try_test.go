@@ -21,7 +21,10 @@ func TestApplyTry(t *testing.T) {
 	if _, stderr, code := netctl(t, "", "apply", "-f", "testdata/basic.yaml", "--netns", n.Name); code != 0 {
 		t.Fatalf("apply: %s", stderr)
 	}
+	// What ip shows once the kernel is done with what it does on its own
+	// (link-local addresses, duplicate address detection, local routes).
 	state := func() string {
+		nstest.Settle(t, n)
 		return string(n.Run(t, "ip", "-j", "-d", "addr", "show")) + string(n.Run(t, "ip", "-j", "route", "show", "table", "all"))
 	}
 	before := state()
