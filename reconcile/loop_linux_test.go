@@ -61,7 +61,7 @@ func TestDriftRepaired(t *testing.T) {
 		}
 		return nil
 	}
-	nstest.Eventually(t, 5*time.Second, converged)
+	nstest.Eventually(t, 30*time.Second, converged)
 	for _, c := range []struct {
 		name  string
 		cmd   []string
@@ -75,7 +75,7 @@ func TestDriftRepaired(t *testing.T) {
 		before := len(passes)
 		mu.Unlock()
 		n.Run(t, c.cmd[0], c.cmd[1:]...)
-		nstest.Eventually(t, 5*time.Second, func() error {
+		nstest.Eventually(t, 30*time.Second, func() error {
 			if err := converged(); err != nil {
 				return err
 			}
@@ -321,11 +321,11 @@ func TestFirewallAndFileDriftRepaired(t *testing.T) {
 		}
 		return nil
 	}
-	nstest.Eventually(t, 5*time.Second, converged)
+	nstest.Eventually(t, 30*time.Second, converged)
 	n.Run(t, "nft", "delete", "table", "inet", "netprim")
-	nstest.Eventually(t, 5*time.Second, converged)
+	nstest.Eventually(t, 30*time.Second, converged)
 	must(t, os.WriteFile(conf, []byte("nameserver 203.0.113.1\n"), 0o644))
-	nstest.Eventually(t, 5*time.Second, converged)
+	nstest.Eventually(t, 30*time.Second, converged)
 	for _, stage := range []string{reconcile.StageFirewall, reconcile.StageFiles} {
 		st, _ := r.Status().Stage(stage)
 		if st.Runs < 2 || st.LastError != nil {
@@ -360,10 +360,10 @@ func TestLinkRecreatedWithItsObjects(t *testing.T) {
 		}
 		return nil
 	}
-	nstest.Eventually(t, 5*time.Second, converged)
+	nstest.Eventually(t, 30*time.Second, converged)
 	for range 3 {
 		n.Run(t, "ip", "link", "del", "va")
-		nstest.Eventually(t, 5*time.Second, converged)
+		nstest.Eventually(t, 30*time.Second, converged)
 	}
 }
 
@@ -401,7 +401,7 @@ func TestBurstCoalesced(t *testing.T) {
 		}
 		return nil
 	}
-	nstest.Eventually(t, 5*time.Second, count)
+	nstest.Eventually(t, 30*time.Second, count)
 	time.Sleep(100 * time.Millisecond)
 	mu.Lock()
 	before := len(passes)
@@ -410,7 +410,7 @@ func TestBurstCoalesced(t *testing.T) {
 	must(t, os.WriteFile(f, []byte(batch.String()), 0o644))
 	start := time.Now()
 	n.Run(t, "ip", "-batch", f)
-	nstest.Eventually(t, 5*time.Second, count)
+	nstest.Eventually(t, 30*time.Second, count)
 	time.Sleep(500 * time.Millisecond) // let the echo passes of the repair finish
 	mu.Lock()
 	defer mu.Unlock()
@@ -475,7 +475,7 @@ func TestRetryBackoff(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	must(t, r.Start(ctx))
-	nstest.Eventually(t, 10*time.Second, func() error {
+	nstest.Eventually(t, 30*time.Second, func() error {
 		f.mu.Lock()
 		defer f.mu.Unlock()
 		if len(f.runs) < 5 {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -74,29 +73,15 @@ func view(t *testing.T, n *nstest.NS, root string) kernelView {
 	return v
 }
 
-// settled returns the view once the kernel has stopped adding its own
-// objects (IPv6 link-local addresses and multicast routes appear a while
-// after a link comes up): two views 100 ms apart are equal.
+// settled returns the view once the kernel has finished what it does on
+// its own after links come up (nstest.Settle): IPv6 link-local addresses,
+// duplicate address detection and local routes appear a while later.
 func settled(t *testing.T, n *nstest.NS, root string) kernelView {
 	t.Helper()
-	v := view(t, n, root)
-	nstest.Eventually(t, 5*time.Second, func() error {
-		time.Sleep(100 * time.Millisecond)
-		if out := n.Run(t, "ip", "-6", "addr", "show", "tentative"); len(out) > 0 {
-			return fmt.Errorf("duplicate address detection under way:\n%s", out)
-		}
-		w := view(t, n, root)
-		if d := cmp.Diff(v, w); d != "" {
-			v = w
-			return fmt.Errorf("still settling:\n%s", d)
-		}
-		return nil
-	})
-	return v
+	nstest.Settle(t, n)
+	return view(t, n, root)
 }
 
-// scrub drops what changes by itself: counters, timers and the nft
-// version line.
 func scrub(x any) any {
 	switch x := x.(type) {
 	case map[string]any:
