@@ -18,12 +18,15 @@ import (
 )
 
 // conn6 is a UDP socket on the link's link-local address, port 546,
-// created inside the link's namespace.
+// created inside the link's namespace. It moves to a new link-local
+// address when the link gets one (see follow).
 type conn6 struct {
-	ifi  net.Interface
-	pc   net.PacketConn
-	in   chan *dhcpv6.Message
-	done chan struct{}
+	ns    *netprim.Namespace
+	ifi   net.Interface
+	pc    net.PacketConn
+	bound netip.Addr // pc's address
+	in    chan *dhcpv6.Message
+	done  chan struct{} // closed when pc's reader returns
 }
 
 // openConn6 waits (until ctx ends) for the link's link-local address to be
@@ -33,16 +36,14 @@ func openConn6(ctx context.Context, ns *netprim.Namespace, link string) (*conn6,
 	if err != nil {
 		return nil, err
 	}
-	c := &conn6{ifi: ifi, in: make(chan *dhcpv6.Message, 16), done: make(chan struct{})}
+	c := &conn6{ns: ns, ifi: ifi, in: make(chan *dhcpv6.Message, 16)}
 	wait := 50 * time.Millisecond
 	for {
-		err = ns.Do(func() error {
-			var err error
-			c.pc, err = nclient6.NewIPv6UDPConn(link, dhcpv6.DefaultClientPort)
-			return err
-		})
+		var pc net.PacketConn
+		pc, err = listen6(ns, link)
 		if err == nil {
-			break
+			c.use(pc)
+			return c, nil
 		}
 		if errors.Is(err, unix.EACCES) || errors.Is(err, unix.EPERM) {
 			return nil, sockErr("UDP socket on "+link, ns, err)
@@ -53,15 +54,60 @@ func openConn6(ctx context.Context, ns *netprim.Namespace, link string) (*conn6,
 		}
 		wait = min(wait*2, time.Second)
 	}
-	go c.read()
-	return c, nil
 }
 
-func (c *conn6) read() {
-	defer close(c.done)
+// listen6 binds a UDP socket to the link's link-local address, port 546,
+// inside ns; it fails while the address is missing or tentative.
+func listen6(ns *netprim.Namespace, link string) (net.PacketConn, error) {
+	var pc net.PacketConn
+	err := ns.Do(func() error {
+		var err error
+		pc, err = nclient6.NewIPv6UDPConn(link, dhcpv6.DefaultClientPort)
+		return err
+	})
+	return pc, err
+}
+
+// use makes pc the socket and starts its reader.
+func (c *conn6) use(pc net.PacketConn) {
+	c.pc, c.done = pc, make(chan struct{})
+	c.bound = netip.Addr{}
+	if ua, ok := pc.LocalAddr().(*net.UDPAddr); ok {
+		c.bound, _ = netip.AddrFromSlice(ua.IP)
+	}
+	go c.read(pc, c.done)
+}
+
+// follow moves the socket to the link's link-local address when it is not
+// the one the socket is bound to any more (a new MAC address, the link
+// down and up): a socket on an address the link lost neither sends nor
+// receives again. While the new address is not usable yet the old socket
+// stays, and the next transmission tries again.
+func (c *conn6) follow() {
+	var ll net.IP
+	if err := c.ns.Do(func() error {
+		var err error
+		ll, err = dhcpv6.GetLinkLocalAddr(c.ifi.Name)
+		return err
+	}); err != nil {
+		return
+	}
+	if a, ok := netip.AddrFromSlice(ll); !ok || a == c.bound {
+		return
+	}
+	pc, err := listen6(c.ns, c.ifi.Name)
+	if err != nil {
+		return
+	}
+	c.close()
+	c.use(pc)
+}
+
+func (c *conn6) read(pc net.PacketConn, done chan struct{}) {
+	defer close(done)
 	buf := make([]byte, 4096)
 	for {
-		n, _, err := c.pc.ReadFrom(buf)
+		n, _, err := pc.ReadFrom(buf)
 		if err != nil {
 			if errors.Is(err, net.ErrClosed) || errors.Is(err, os.ErrClosed) {
 				return
@@ -109,6 +155,7 @@ func (c *conn6) exchange(ctx context.Context, m *dhcpv6.Message, match func(*dhc
 			return nil, &noAnswerError{send: lastSend}
 		}
 		m.UpdateOption(dhcpv6.OptElapsedTime(time.Since(start)))
+		c.follow()
 		lastSend = nil
 		if err := c.send(m); err != nil {
 			lastSend = fmt.Errorf("dhcp: send %s: %w", m.MessageType, err)

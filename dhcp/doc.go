@@ -87,8 +87,8 @@
 //
 // # DHCPv6
 //
-// A Client6 (stateful, one IA_NA) waits for the link's link-local address,
-// solicits with Rapid Commit (two messages when the server allows it,
+// A Client6 (stateful, one IA_NA) waits for the link's link-local address
+// (and moves its socket to a new one if the link's changes), solicits with Rapid Commit (two messages when the server allows it,
 // Solicit/Advertise/Request/Reply otherwise), renews at T1 with its server
 // and rebinds at T2 with any, drops the lease when its valid lifetime
 // ends, and sends Release on stop when asked. A Reply to a Renew or Rebind

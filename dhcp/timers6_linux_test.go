@@ -273,3 +273,33 @@ func TestRenewWithdrawn6(t *testing.T) {
 		t.Errorf("expired: %v, want the server's withdrawal", e.Err)
 	}
 }
+
+// TestNewLinkLocal6: the link's link-local address changes while the lease
+// is held (a new MAC, the link down and up). The client's socket follows
+// it: it renews, and the lease is not lost.
+func TestNewLinkLocal6(t *testing.T) {
+	hostTier(t)
+	t.Parallel() // mostly waiting for timers
+	l := newLab(t)
+	startServer6(t, l)
+	ev := newEvents()
+	c, err := dhcp.NewClient6(l.C.Namespace, dhcp.Config6{Link: clientLink, Timing: fastTiming, OnEvent: ev.add})
+	if err != nil {
+		t.Fatal(err)
+	}
+	run(t, c.Run)
+	b := ev.wait(t, dhcp.EventBound, 15*time.Second)
+	l.C.Run(t, "ip", "link", "set", clientLink, "down")
+	l.C.Run(t, "ip", "link", "set", clientLink, "address", "02:00:00:77:00:11")
+	l.C.Run(t, "ip", "link", "set", clientLink, "up")
+	r := ev.wait(t, dhcp.EventRenewed, 10*time.Second)
+	if r.Lease6.Address != b.Lease6.Address {
+		t.Errorf("renewed %s, bound %s", r.Lease6.Address, b.Lease6.Address)
+	}
+	for _, k := range ev.kinds() {
+		if strings.HasPrefix(k, dhcp.EventExpired.String()) {
+			t.Errorf("the lease was dropped while valid: events %v", ev.kinds())
+			break
+		}
+	}
+}
