@@ -24,8 +24,10 @@ const settleTimeout = 30 * time.Second
 //
 //   - a link that is up with its carrier on has been declared running
 //     (the kernel's link watch ran, which starts IPv6 on it);
-//   - such a link has its IPv6 link-local address, unless IPv6 or address
-//     generation (addr_gen_mode none) is off on it, or it is a bond member;
+//   - IPv6 has started on such a link: it has its multicast route
+//     (ff00::/8, table local) and its link-local address, unless IPv6 or
+//     address generation (addr_gen_mode none) is off on it, or it is a
+//     bond member or a VRF device;
 //   - no IPv6 address on such a link is tentative: duplicate address
 //     detection has finished;
 //   - every IPv6 address on such a link has its local route (table local),
@@ -67,12 +69,18 @@ func unsettled(n *NS) error {
 		ip    netip.Addr
 	}
 	local := map[key]bool{}
+	multicast := map[int]bool{} // links with their ff00::/8 route
 	for _, r := range routes {
-		if r.Type != unix.RTN_LOCAL || r.Dst == nil {
+		if r.Dst == nil {
 			continue
 		}
-		if ip, ok := netip.AddrFromSlice(r.Dst.IP); ok {
+		ip, ok := netip.AddrFromSlice(r.Dst.IP)
+		switch {
+		case !ok:
+		case r.Type == unix.RTN_LOCAL:
 			local[key{r.LinkIndex, ip.Unmap()}] = true
+		case r.Type == unix.RTN_MULTICAST && ip == netip.MustParseAddr("ff00::"):
+			multicast[r.LinkIndex] = true
 		}
 	}
 	running := map[int]string{}
@@ -95,14 +103,23 @@ func unsettled(n *NS) error {
 			continue
 		}
 		running[a.Index] = a.Name
-		if linkLocal[a.Index] || f&unix.IFF_SLAVE != 0 || (a.EncapType != "ether" && a.EncapType != "none") {
+		// IPv6 starts on a running link of a kind it configures itself,
+		// but bond members and VRF devices: the multicast route first,
+		// then the link-local address.
+		if f&unix.IFF_SLAVE != 0 || l.Type() == "vrf" || (a.EncapType != "ether" && a.EncapType != "none") {
 			continue
 		}
-		want, err := wantsLinkLocal(n, a.Name)
+		if multicast[a.Index] && linkLocal[a.Index] {
+			continue
+		}
+		on, gen, err := ipv6Conf(n, a.Name)
 		if err != nil {
 			return err
 		}
-		if want {
+		if on && !multicast[a.Index] {
+			return fmt.Errorf("link %s: IPv6 not yet started (no multicast route)", a.Name)
+		}
+		if on && gen && !linkLocal[a.Index] {
 			return fmt.Errorf("link %s: no IPv6 link-local address yet", a.Name)
 		}
 	}
@@ -122,13 +139,13 @@ func unsettled(n *NS) error {
 	return nil
 }
 
-// wantsLinkLocal reports whether the kernel gives link name in n an IPv6
-// link-local address of its own: IPv6 is on there (the link has an IPv6
-// configuration, which links with an MTU below 1280 lack) and
-// addr_gen_mode is not none.
-func wantsLinkLocal(n *NS, name string) (bool, error) {
+// ipv6Conf reports whether IPv6 is on for link name in n (the link has an
+// IPv6 configuration, which links with an MTU below 1280 lack, and
+// disable_ipv6 is 0) and whether the kernel generates a link-local address
+// for it (addr_gen_mode is not none).
+func ipv6Conf(n *NS, name string) (on, linkLocal bool, err error) {
 	var disabled, mode string
-	err := n.Do(func() error {
+	err = n.Do(func() error {
 		// /proc/sys/net shows the network namespace of the thread
 		// that opens it.
 		dir := filepath.Join("/proc/sys/net/ipv6/conf", name)
@@ -142,10 +159,11 @@ func wantsLinkLocal(n *NS, name string) (bool, error) {
 		return err
 	})
 	if errors.Is(err, os.ErrNotExist) {
-		return false, nil
+		return false, false, nil
 	}
 	if err != nil {
-		return false, fmt.Errorf("IPv6 settings of %s: %w", name, err)
+		return false, false, fmt.Errorf("IPv6 settings of %s: %w", name, err)
 	}
-	return disabled == "0" && mode != "1", nil
+	on = disabled == "0"
+	return on, on && mode != "1", nil
 }
