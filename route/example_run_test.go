@@ -22,7 +22,8 @@ func exampleNS(t *testing.T) *nstest.NS {
 	t.Helper()
 	n := nstest.New(t)
 	// No IPv6 link-local addresses: the routes of one would appear only
-	// when duplicate address detection ends, as events in ExampleWatch.
+	// when duplicate address detection ends, as events in ExampleWatch,
+	// which prints the first event it sees.
 	err := n.Do(func() error {
 		return os.WriteFile("/proc/sys/net/ipv6/conf/default/addr_gen_mode", []byte("1\n"), 0o644)
 	})
@@ -33,6 +34,9 @@ func exampleNS(t *testing.T) *nstest.NS {
 	n.Run(t, "ip", "link", "set", "veth1", "up")
 	n.Run(t, "ip", "link", "set", "veth0", "up")
 	n.Run(t, "ip", "addr", "add", "192.0.2.10/24", "dev", "veth0")
+	// IPv6 starts on the links (their multicast routes) once the kernel
+	// has seen them come up, also without link-local addresses.
+	nstest.Settle(t, n)
 	return n
 }
 
