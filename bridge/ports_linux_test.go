@@ -19,6 +19,9 @@ func TestForeignMaster(t *testing.T) {
 	ports(t, n, 2)
 	n.Run(t, "ip", "link", "add", "fbr", "type", "bridge")
 	n.Run(t, "ip", "link", "set", "p1", "master", "fbr")
+	// The veths' operational state follows their coming up a moment
+	// later: compare against the links once the kernel has settled.
+	nstest.Settle(t, n)
 	before := string(n.Run(t, "ip", "-d", "link", "show"))
 
 	want := []bridge.Spec{{Name: "br0", Ports: bridge.Ports("p0", "p1")}, {Name: "br1"}}
