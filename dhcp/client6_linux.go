@@ -32,17 +32,19 @@ type conn6 struct {
 // openConn6 waits (until ctx ends) for the link's link-local address to be
 // usable (duplicate address detection done) and binds to it.
 func openConn6(ctx context.Context, ns *netprim.Namespace, link string) (*conn6, error) {
-	ifi, err := interfaceIn(ns, link)
-	if err != nil {
+	if _, err := interfaceIn(ns, link); err != nil {
 		return nil, err
 	}
-	c := &conn6{ns: ns, ifi: ifi, in: make(chan *dhcpv6.Message, 16)}
+	c := &conn6{ns: ns, in: make(chan *dhcpv6.Message, 16)}
 	wait := 50 * time.Millisecond
 	for {
+		ifi, ll, err := linkLocal(ns, link)
 		var pc net.PacketConn
-		pc, err = listen6(ns, link)
 		if err == nil {
-			c.use(pc)
+			pc, err = listen6(ns, ifi.Index, ll)
+		}
+		if err == nil {
+			c.use(pc, ifi, ll)
 			return c, nil
 		}
 		if errors.Is(err, unix.EACCES) || errors.Is(err, unix.EPERM) {
@@ -56,51 +58,80 @@ func openConn6(ctx context.Context, ns *netprim.Namespace, link string) (*conn6,
 	}
 }
 
-// listen6 binds a UDP socket to the link's link-local address, port 546,
-// inside ns; it fails while the address is missing or tentative.
-func listen6(ns *netprim.Namespace, link string) (net.PacketConn, error) {
+// linkLocal looks up the link and its first IPv6 link-local address inside
+// ns.
+func linkLocal(ns *netprim.Namespace, link string) (net.Interface, netip.Addr, error) {
+	var ifi net.Interface
+	var ll netip.Addr
+	err := ns.Do(func() error {
+		i, err := net.InterfaceByName(link)
+		if err != nil {
+			return err
+		}
+		ifi = *i
+		as, err := i.Addrs()
+		if err != nil {
+			return err
+		}
+		for _, a := range as {
+			if n, ok := a.(*net.IPNet); ok {
+				if ip, ok := netip.AddrFromSlice(n.IP); ok && ip.Is6() && !ip.Is4In6() && ip.IsLinkLocalUnicast() {
+					ll = ip
+					return nil
+				}
+			}
+		}
+		return fmt.Errorf("%s has no IPv6 link-local address", link)
+	})
+	return ifi, ll, err
+}
+
+// listen6 binds a UDP socket to ll on the link with index ifindex, port
+// 546, inside ns; it fails while the address is tentative. The link is
+// named by its index: a link name means nothing outside its namespace, and
+// the net package would look it up in a process-wide cache that may hold
+// another namespace's link of that name (eth0 in every container).
+func listen6(ns *netprim.Namespace, ifindex int, ll netip.Addr) (net.PacketConn, error) {
 	var pc net.PacketConn
 	err := ns.Do(func() error {
-		var err error
-		pc, err = nclient6.NewIPv6UDPConn(link, dhcpv6.DefaultClientPort)
+		fd, err := unix.Socket(unix.AF_INET6, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, unix.IPPROTO_UDP)
+		if err != nil {
+			return err
+		}
+		f := os.NewFile(uintptr(fd), "dhcpv6")
+		defer f.Close() // FilePacketConn has its own copy
+		if err := unix.Bind(fd, &unix.SockaddrInet6{Port: dhcpv6.DefaultClientPort, ZoneId: uint32(ifindex), Addr: ll.As16()}); err != nil {
+			return err
+		}
+		pc, err = net.FilePacketConn(f)
 		return err
 	})
 	return pc, err
 }
 
-// use makes pc the socket and starts its reader.
-func (c *conn6) use(pc net.PacketConn) {
-	c.pc, c.done = pc, make(chan struct{})
-	c.bound = netip.Addr{}
-	if ua, ok := pc.LocalAddr().(*net.UDPAddr); ok {
-		c.bound, _ = netip.AddrFromSlice(ua.IP)
-	}
+// use makes pc, bound to ll on ifi, the socket and starts its reader.
+func (c *conn6) use(pc net.PacketConn, ifi net.Interface, ll netip.Addr) {
+	c.pc, c.ifi, c.bound, c.done = pc, ifi, ll, make(chan struct{})
 	go c.read(pc, c.done)
 }
 
 // follow moves the socket to the link's link-local address when it is not
 // the one the socket is bound to any more (a new MAC address, the link
-// down and up): a socket on an address the link lost neither sends nor
-// receives again. While the new address is not usable yet the old socket
-// stays, and the next transmission tries again.
+// down and up, the link deleted and created again): a socket on an
+// address or a link that is gone neither sends nor receives again. While
+// the new address is not usable yet the old socket stays, and the next
+// transmission tries again.
 func (c *conn6) follow() {
-	var ll net.IP
-	if err := c.ns.Do(func() error {
-		var err error
-		ll, err = dhcpv6.GetLinkLocalAddr(c.ifi.Name)
-		return err
-	}); err != nil {
+	ifi, ll, err := linkLocal(c.ns, c.ifi.Name)
+	if err != nil || (ifi.Index == c.ifi.Index && ll == c.bound) {
 		return
 	}
-	if a, ok := netip.AddrFromSlice(ll); !ok || a == c.bound {
-		return
-	}
-	pc, err := listen6(c.ns, c.ifi.Name)
+	pc, err := listen6(c.ns, ifi.Index, ll)
 	if err != nil {
 		return
 	}
 	c.close()
-	c.use(pc)
+	c.use(pc, ifi, ll)
 }
 
 func (c *conn6) read(pc net.PacketConn, done chan struct{}) {
@@ -133,9 +164,11 @@ func (c *conn6) close() {
 	<-c.done
 }
 
-// send multicasts m to All_DHCP_Relay_Agents_and_Servers on the link.
+// send multicasts m to All_DHCP_Relay_Agents_and_Servers on the link: the
+// socket's link, as it is bound to a link-local address on it (no zone,
+// see listen6).
 func (c *conn6) send(m *dhcpv6.Message) error {
-	_, err := c.pc.WriteTo(m.ToBytes(), &net.UDPAddr{IP: nclient6.AllDHCPRelayAgentsAndServers.IP, Port: dhcpv6.DefaultServerPort, Zone: c.ifi.Name})
+	_, err := c.pc.WriteTo(m.ToBytes(), &net.UDPAddr{IP: nclient6.AllDHCPRelayAgentsAndServers.IP, Port: dhcpv6.DefaultServerPort})
 	return err
 }
 

@@ -303,3 +303,36 @@ func TestNewLinkLocal6(t *testing.T) {
 		}
 	}
 }
+
+// TestSameLinkName6: clients in two namespaces on links of the same name
+// with different indexes (eth0 in every container). Each uses its own
+// link: a link name means nothing outside its namespace, and the net
+// package's process-wide zone cache maps a name to one index.
+func TestSameLinkName6(t *testing.T) {
+	hostTier(t)
+	a := newLab(t)
+	b := &lab{S: nstest.New(t), C: nstest.New(t), srvLink: serverLink}
+	nstest.Veth(t, b.S, "xs0", b.C, "xc0") // vc0 gets another index in b
+	nstest.Veth(t, b.S, serverLink, b.C, clientLink)
+	b.C.Run(t, "ip", "link", "set", clientLink, "address", clientMAC)
+	index := func(n *nstest.NS) int {
+		var ls []struct {
+			Index int `json:"ifindex"`
+		}
+		n.IPJSON(t, &ls, "link", "show", "dev", clientLink)
+		return ls[0].Index
+	}
+	if index(a.C) == index(b.C) {
+		t.Fatalf("%s has index %d in both namespaces", clientLink, index(a.C))
+	}
+	for _, l := range []*lab{a, b} {
+		startServer6(t, l)
+		ev := newEvents()
+		c, err := dhcp.NewClient6(l.C.Namespace, dhcp.Config6{Link: clientLink, Timing: fastTiming, OnEvent: ev.add})
+		if err != nil {
+			t.Fatal(err)
+		}
+		run(t, c.Run)
+		ev.wait(t, dhcp.EventBound, 10*time.Second)
+	}
+}
