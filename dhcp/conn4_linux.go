@@ -60,13 +60,21 @@ func lastSend(err error) string {
 
 // conn4 is the client's link: a packet socket that receives every UDP
 // datagram to port 68 on the link (whether or not the link has an address
-// yet) and sends broadcasts, both created inside the link's namespace.
+// yet) and sends broadcasts, both created inside the link's namespace. It
+// moves to the link of the same name when the link is created again or
+// gets a new MAC address (see follow).
 type conn4 struct {
-	ns   *netprim.Namespace
-	ifi  net.Interface
-	raw  net.PacketConn // nclient4's UDP-over-packet-socket
-	in   chan *dhcpv4.DHCPv4
-	done chan struct{}
+	ns  *netprim.Namespace
+	ifi net.Interface
+	s   *sock4
+	in  chan *dhcpv4.DHCPv4
+}
+
+// sock4 is one packet socket of a conn4 and its reader.
+type sock4 struct {
+	raw  net.PacketConn   // nclient4's UDP-over-packet-socket
+	mac  net.HardwareAddr // the link's when it was opened
+	done chan struct{}    // closed when the reader returns
 	// closing is set before raw is closed: the socket reports that as
 	// EBADF, which read must tell from a link going down.
 	closing atomic.Bool
@@ -124,40 +132,69 @@ func openConn4(ns *netprim.Namespace, link string) (*conn4, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &conn4{ns: ns, ifi: ifi, in: make(chan *dhcpv4.DHCPv4, 16), done: make(chan struct{})}
-	err = ns.Do(func() error {
-		pc, err := packet.Listen(&c.ifi, packet.Datagram, unix.ETH_P_IP, &packet.Config{Filter: udp68})
-		if err != nil {
-			return err
-		}
-		c.raw = nclient4.NewBroadcastUDPConn(pc, &net.UDPAddr{Port: nclient4.ClientPort})
-		return nil
-	})
+	s, err := listen4(ns, ifi)
 	if err != nil {
 		return nil, sockErr("packet socket on "+link, ns, err)
 	}
-	go c.read()
+	c := &conn4{ns: ns, ifi: ifi, s: s, in: make(chan *dhcpv4.DHCPv4, 16)}
+	go c.read(s)
 	return c, nil
 }
 
-// read delivers the server replies addressed to this link's hardware
-// address until the socket closes. Other errors do not end it: when the
-// link goes down the kernel reports ENETDOWN once on the packet socket,
-// which receives again once the link is up.
-func (c *conn4) read() {
-	defer close(c.done)
+// listen4 opens the packet socket on ifi inside ns.
+func listen4(ns *netprim.Namespace, ifi net.Interface) (*sock4, error) {
+	s := &sock4{mac: ifi.HardwareAddr, done: make(chan struct{})}
+	err := ns.Do(func() error {
+		pc, err := packet.Listen(&ifi, packet.Datagram, unix.ETH_P_IP, &packet.Config{Filter: udp68})
+		if err != nil {
+			return err
+		}
+		s.raw = nclient4.NewBroadcastUDPConn(pc, &net.UDPAddr{Port: nclient4.ClientPort})
+		return nil
+	})
+	return s, err
+}
+
+// follow moves to the link of the client's link name when it is not the
+// one the socket was opened on any more: the link was deleted and created
+// again (a new index: the old socket neither sends nor receives again) or
+// has a new MAC address (replies go to the hardware address a message
+// carries). It reports whether it moved. If the link is missing or the new
+// socket cannot be opened, the old one stays, and the next transmission
+// tries again.
+func (c *conn4) follow() bool {
+	ifi, err := interfaceIn(c.ns, c.ifi.Name)
+	if err != nil || (ifi.Index == c.ifi.Index && string(ifi.HardwareAddr) == string(c.ifi.HardwareAddr)) {
+		return false
+	}
+	s, err := listen4(c.ns, ifi)
+	if err != nil {
+		return false
+	}
+	c.s.close()
+	c.ifi, c.s = ifi, s
+	go c.read(s)
+	return true
+}
+
+// read delivers the server replies to s addressed to its hardware address
+// until s closes. Other errors do not end it: when the link goes down the
+// kernel reports ENETDOWN once on the packet socket, which receives again
+// once the link is up.
+func (c *conn4) read(s *sock4) {
+	defer close(s.done)
 	buf := make([]byte, 1500)
 	for {
-		n, _, err := c.raw.ReadFrom(buf)
+		n, _, err := s.raw.ReadFrom(buf)
 		if err != nil {
-			if c.closing.Load() || errors.Is(err, net.ErrClosed) || errors.Is(err, os.ErrClosed) {
+			if s.closing.Load() || errors.Is(err, net.ErrClosed) || errors.Is(err, os.ErrClosed) {
 				return
 			}
 			time.Sleep(readErrorPause)
 			continue
 		}
 		m, err := dhcpv4.FromBytes(buf[:n])
-		if err != nil || m.OpCode != dhcpv4.OpcodeBootReply || m.HWType != 1 || string(m.ClientHWAddr) != string(c.ifi.HardwareAddr) {
+		if err != nil || m.OpCode != dhcpv4.OpcodeBootReply || m.HWType != 1 || string(m.ClientHWAddr) != string(s.mac) {
 			continue
 		}
 		select {
@@ -171,15 +208,17 @@ func (c *conn4) read() {
 // reads again (an error that repeats must not spin).
 const readErrorPause = 10 * time.Millisecond
 
-func (c *conn4) close() {
-	c.closing.Store(true)
-	c.raw.Close()
-	<-c.done
+func (c *conn4) close() { c.s.close() }
+
+func (s *sock4) close() {
+	s.closing.Store(true)
+	s.raw.Close()
+	<-s.done
 }
 
 // broadcast sends m to the limited broadcast address.
 func (c *conn4) broadcast(m *dhcpv4.DHCPv4) error {
-	_, err := c.raw.WriteTo(m.ToBytes(), &net.UDPAddr{IP: net.IPv4bcast, Port: nclient4.ServerPort})
+	_, err := c.s.raw.WriteTo(m.ToBytes(), &net.UDPAddr{IP: net.IPv4bcast, Port: nclient4.ServerPort})
 	return err
 }
 
@@ -198,7 +237,7 @@ func (c *conn4) unicaster(src, server netip.Addr) (send func(*dhcpv4.DHCPv4) err
 	})
 	if err != nil {
 		return func(m *dhcpv4.DHCPv4) error {
-			_, err := c.raw.WriteTo(m.ToBytes(), dst)
+			_, err := c.s.raw.WriteTo(m.ToBytes(), dst)
 			return err
 		}, func() {}
 	}
@@ -229,6 +268,9 @@ func (c *conn4) exchange(ctx context.Context, m *dhcpv4.DHCPv4, send func(*dhcpv
 			return nil, &noAnswerError{send: lastSend}
 		}
 		m.NumSeconds = uint16(min(time.Since(start)/time.Second, 0xffff))
+		if c.follow() {
+			m.ClientHWAddr = c.ifi.HardwareAddr // where replies go
+		}
 		lastSend = nil
 		if err := send(m); err != nil {
 			lastSend = fmt.Errorf("dhcp: send %s: %w", m.MessageType(), err)

@@ -15,7 +15,10 @@
 //
 // DISCOVER, REQUEST and the rebinding REQUEST are broadcast through a
 // packet socket (with a BPF filter for UDP port 68) that works before the
-// link has an address. A renewal at T1 is unicast to the server from the
+// link has an address. Before each transmission the client looks the link
+// up by name and moves to it if it was created again or has a new MAC
+// address; a message that cannot be sent (the link is down) counts as
+// lost and is retransmitted. A renewal at T1 is unicast to the server from the
 // leased address (a UDP socket bound to it on the link, so the address
 // must be applied; a client whose address is not on the link falls back
 // to the packet socket). Rebinding starts at T2; at expiry the lease is

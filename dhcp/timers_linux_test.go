@@ -367,3 +367,41 @@ func TestRebootNak(t *testing.T) {
 		t.Errorf("events %v, want the refused lease expired before the new one", k)
 	}
 }
+
+// TestLinkCreatedAgain: the link is deleted and created again under its
+// name (with a new index) while the lease is held, as a reconciler
+// recreating a VLAN does. The client moves to the new link and holds a
+// lease there, without being restarted.
+func TestLinkCreatedAgain(t *testing.T) {
+	hostTier(t)
+	t.Parallel() // mostly waiting for timers
+	l := newLab(t)
+	startServer4(t, l, 6*time.Second, time.Second, 3*time.Second)
+	ev := newEvents()
+	c, err := dhcp.NewClient(l.C.Namespace, dhcp.Config{Link: clientLink, Timing: fastTiming, OnEvent: ev.add})
+	if err != nil {
+		t.Fatal(err)
+	}
+	run(t, c.Run)
+	ev.wait(t, dhcp.EventBound, 10*time.Second)
+	l.C.Run(t, "ip", "link", "del", clientLink) // and its peer
+	nstest.Veth(t, l.S, serverLink, l.C, clientLink)
+	l.C.Run(t, "ip", "link", "set", clientLink, "address", "02:00:00:77:00:11")
+	l.S.Run(t, "ip", "addr", "add", serverIP+"/24", "dev", serverLink)
+	srv := startServer4(t, l, 6*time.Second, time.Second, 3*time.Second) // on the new vs0
+	deadline := time.After(15 * time.Second)
+	for {
+		select {
+		case e := <-ev.ch:
+			if e.Kind != dhcp.EventBound && e.Kind != dhcp.EventRenewed && e.Kind != dhcp.EventChanged {
+				continue
+			}
+			if len(srv.messages()) == 0 {
+				continue // not from the new link's server
+			}
+			return
+		case <-deadline:
+			t.Fatalf("no lease on the link created again; events %v", ev.kinds())
+		}
+	}
+}
