@@ -48,7 +48,10 @@
 // missing) is refused with an OptionError naming the field; a malformed or
 // hostile option (a router outside the subnet, a /0 or /32 mask, more than
 // MaxStaticRoutes routes, truncated or oversized options, T1 after T2) is
-// dropped, named in Event.Dropped, and nothing of it is used.
+// dropped, named in Event.Dropped, and nothing of it is used; of a list of
+// addresses (routers, DNS and NTP servers) only the bad entries, and the
+// servers past MaxServers, are dropped, and the option is named all the
+// same. A dropped subnet mask is replaced by the address's classful mask.
 //
 // Lease.Specs makes the objects: the address with the subnet's broadcast
 // address and valid and preferred lifetimes equal to the lease time less

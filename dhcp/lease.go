@@ -166,7 +166,9 @@ var ParameterRequestList = []uint8{
 // refused: the Lease is nil and the error, an *OptionError, names the
 // field. A malformed or hostile option is dropped: the Lease is returned
 // without it, and dropped names each option left out and why. Nothing of
-// a dropped option is used.
+// a dropped option is used, except in lists of addresses (routers, DNS and
+// NTP servers): there only the bad entries, and the servers past
+// MaxServers, are left out, and the option is named in dropped.
 func ParseAck(link string, m *dhcpv4.DHCPv4, now time.Time) (lease *Lease, dropped []*OptionError, err error) {
 	if m == nil {
 		return nil, nil, &OptionError{Name: "message", Err: errors.New("no message")}
