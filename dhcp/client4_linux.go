@@ -19,9 +19,10 @@ import (
 // client's namespace.
 //
 // When ctx ends, Run sends a DHCPRELEASE if Config.Release is set (and
-// reports EventReleased), and returns nil. It returns an error only when
-// it cannot start: the link does not exist, the packet socket needs
-// CAP_NET_RAW, or Run is already running.
+// reports EventReleased), and returns nil, or the error sending the
+// release (also in EventReleased's Err). Otherwise it returns an error
+// only when it cannot start: the link does not exist, the packet socket
+// needs CAP_NET_RAW, or Run is already running.
 func (c *Client) Run(ctx context.Context) error {
 	if err := c.start(); err != nil {
 		return err

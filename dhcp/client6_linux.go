@@ -218,8 +218,9 @@ func (c *conn6) exchange(ctx context.Context, m *dhcpv6.Message, match func(*dhc
 // Run waits for.
 //
 // When ctx ends, Run sends a Release if Config6.Release is set (and
-// reports EventReleased), and returns nil. It returns an error only when
-// it cannot start.
+// reports EventReleased), and returns nil, or the error sending the
+// release (also in EventReleased's Err). Otherwise it returns an error
+// only when it cannot start.
 func (c *Client6) Run(ctx context.Context) error {
 	if err := c.start(); err != nil {
 		return err
