@@ -47,6 +47,22 @@ func newLab(t *testing.T) *lab {
 	t.Helper()
 	l := &lab{S: nstest.New(t), C: nstest.New(t)}
 	requireNftables(t, l.S)
+	// No duplicate address detection on the links' link-local addresses:
+	// the lab waits for the kernel to bring the links up (below), not for
+	// that.
+	for _, n := range []*nstest.NS{l.S, l.C} {
+		err := n.Do(func() error {
+			for _, conf := range []string{"all", "default"} {
+				if err := os.WriteFile("/proc/sys/net/ipv6/conf/"+conf+"/accept_dad", []byte("0\n"), 0o644); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatalf("accept_dad: %v", err)
+		}
+	}
 	nstest.Veth(t, l.C, "vc1", l.S, "vs1")
 	nstest.Veth(t, l.C, "vc2", l.S, "vs2")
 	for _, a := range [][]string{
@@ -66,6 +82,13 @@ func newLab(t *testing.T) *lab {
 	}
 	l.S.Run(t, "ip", "link", "set", "lo", "up")
 	l.C.Run(t, "ip", "link", "set", "lo", "up")
+	// A probe that gets no answer within probeWait counts as dropped:
+	// wait until the kernel has brought the links fully up (their
+	// queueing discipline is attached by the link watch, and an IPv6
+	// address, even with nodad, is local only once its local route is
+	// in).
+	nstest.Settle(t, l.S)
+	nstest.Settle(t, l.C)
 	var closers []io.Closer
 	t.Cleanup(func() {
 		for _, c := range closers {
