@@ -2,6 +2,7 @@ package dhcp
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"sync"
@@ -262,4 +263,70 @@ func (c *Client) stopped() {
 	c.mu.Lock()
 	c.running = false
 	c.mu.Unlock()
+}
+
+// backoff is RFC 2131's retransmission delay (section 4.1): Initial
+// doubling up to Max, each randomized by ±Initial/4 (±1 s by default).
+func (t Timing) backoff(i int) time.Duration {
+	d := t.nominal(i)
+	if j := t.Initial / 4; j > 0 {
+		d += time.Duration(rand.Int64N(int64(2*j+1))) - j
+	}
+	return max(d, time.Millisecond)
+}
+
+// backoff6 is RFC 8415's retransmission timeout (section 15): Initial
+// doubling up to Max, each randomized by ±10 %; the first timeout of a
+// Solicit is randomized upwards only, strictly more than Initial.
+func (t Timing) backoff6(i int, solicit bool) time.Duration {
+	d := t.nominal(i)
+	j := int64(d / 10)
+	if j <= 0 {
+		return max(d, time.Millisecond)
+	}
+	if solicit && i == 0 {
+		return d + time.Duration(1+rand.Int64N(j))
+	}
+	return max(d+time.Duration(rand.Int64N(2*j+1)-j), time.Millisecond)
+}
+
+// nominal is Initial doubled i times, at most Max.
+func (t Timing) nominal(i int) time.Duration {
+	d := t.Initial
+	for ; i > 0 && d < t.Max; i-- {
+		d *= 2
+	}
+	return min(d, t.Max)
+}
+
+// tries is backoff for n transmissions.
+func (t Timing) tries(n int) func(int) time.Duration {
+	return func(i int) time.Duration {
+		if i >= n {
+			return 0
+		}
+		return t.backoff(i)
+	}
+}
+
+// tries6 is backoff6 for n transmissions (not of a Solicit).
+func (t Timing) tries6(n int) func(int) time.Duration {
+	return func(i int) time.Duration {
+		if i >= n {
+			return 0
+		}
+		return t.backoff6(i, false)
+	}
+}
+
+// until waits half the time left until deadline, at least RenewMin, and
+// stops at deadline (RFC 2131 4.4.5).
+func (t Timing) until(deadline time.Time) func(int) time.Duration {
+	return func(int) time.Duration {
+		left := time.Until(deadline)
+		if left <= 0 {
+			return 0
+		}
+		return min(max(left/2, t.RenewMin), left)
+	}
 }
