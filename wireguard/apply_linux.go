@@ -23,6 +23,9 @@ type backend interface {
 	kind() Backend
 	read() (devState, error)
 	set(c config) error
+	// start makes the device run, before set configures it; a no-op
+	// when it runs.
+	start() error
 	close() error
 }
 
@@ -45,7 +48,10 @@ type Device struct {
 // Apply makes the device want.Name in ns match want, creating it when it
 // does not exist, and returns its handle and the changes made. When
 // Validate fails nothing is applied. A device created by this call is
-// removed again if configuring it fails.
+// removed again if configuring it fails. Apply returns once the device
+// runs as configured: its UDP port is bound (a port in use is an error)
+// and new peers with a persistent keepalive have sent their first
+// handshake.
 //
 // An existing kernel device is adopted when it has no private key or the
 // Spec's; one configured with another private key belongs to someone
@@ -256,6 +262,9 @@ func (d *Device) apply(h *netlink.Handle, want Spec, eps map[Key]netip.AddrPort,
 	var plan netprim.Plan
 	if d.closed {
 		return plan, errClosed
+	}
+	if err := d.be.start(); err != nil {
+		return plan, err
 	}
 	cur, err := d.be.read()
 	if err != nil {

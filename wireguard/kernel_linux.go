@@ -45,6 +45,9 @@ func (k *kernel) set(c config) error {
 	return netprim.KernelError("set", "wireguard "+k.name, k.c.ConfigureDevice(k.name, toWgtypes(c)))
 }
 
+// start is a no-op: the kernel runs the device while its link is up.
+func (k *kernel) start() error { return nil }
+
 func (k *kernel) close() error { return k.c.Close() }
 
 func fromWgtypes(d *wgtypes.Device) devState {

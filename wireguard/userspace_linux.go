@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"sync"
+	"syscall"
 
 	"github.com/netprim/netprim"
 	"golang.zx2c4.com/wireguard/conn"
@@ -193,12 +194,36 @@ func (u *userspace) read() (devState, error) {
 
 func (u *userspace) set(c config) error {
 	if err := u.dev.IpcSet(uapiSet(c)); err != nil {
+		if errors.Is(err, syscall.EADDRINUSE) && c.listenPort != nil {
+			return netprim.KernelError("configure", fmt.Sprintf("wireguard %s listen port %d", u.name, *c.listenPort), syscall.EADDRINUSE)
+		}
 		var ie *device.IPCError
 		if errors.As(err, &ie) {
 			// The device's messages may quote values; keep only the code.
 			return fmt.Errorf("wireguard: %s: configure: device refused the request (uapi errno %d)", u.name, ie.ErrorCode())
 		}
 		return fmt.Errorf("wireguard: %s: configure: device refused the request", u.name)
+	}
+	return nil
+}
+
+// start brings the device up (binds its UDP port, starts its peers) and
+// returns when it runs. wireguard-go brings it up by itself too, on a
+// goroutine of its own, when the TUN reports up: the first report comes
+// right after the TUN is created (the kernel's answer to its probe does
+// not depend on the link state), so that start happens at any moment
+// before, during or after Apply configures the device. Started first, the
+// device takes each configuration request at once: the request binds the
+// listen port or fails if the port is in use, and starts each new peer,
+// which sends its first handshake if it has a persistent keepalive.
+// Otherwise a port in use went unreported (a failed start forgets the
+// port; the next start binds a random one), the device did not answer for
+// a while after Apply, and devices applied one after the other started at
+// the same moment and sent each other crossing handshake initiations,
+// which leave the pair without a session until a retry 5 s later.
+func (u *userspace) start() error {
+	if err := u.dev.Up(); err != nil {
+		return netprim.KernelError("start", "wireguard "+u.name, err)
 	}
 	return nil
 }

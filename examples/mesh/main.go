@@ -7,7 +7,8 @@
 // It starts N namespaces (default 3) and a hub namespace whose bridge
 // joins them, gives each node a persisted identity (a 0600 key file in a
 // temporary directory), a device "kubespan" on UDP 51820 with MTU
-// TunnelMTU(1500) and every other node as a peer, then pings every pair
+// TunnelMTU(1500) and every other node as a peer with a persistent
+// keepalive, waits for every pair's first handshake, then pings every pair
 // over the tunnel (IPv4 and IPv6), prints a peer-health table and removes
 // everything. The userspace devices live in this process: they disappear
 // when it exits.
@@ -114,22 +115,18 @@ func run(ctx context.Context, out io.Writer, count int) (int, error) {
 		return 0, err
 	}
 
+	// The devices start one after another (Apply returns once a device
+	// runs), each with a persistent keepalive, so a handshake at once, only
+	// towards the nodes already running; a node started later handshakes
+	// with it when it starts. So exactly one end of each pair sends the
+	// first handshake initiation. An initiation sent to a node not running
+	// yet is lost or, held in the kernel (waiting for address resolution),
+	// delivered just when that node starts and initiates too: crossing
+	// initiations leave both ends without a session until WireGuard
+	// retries 5 s (REKEY_TIMEOUT) or more later.
 	mtu := wireguard.TunnelMTU(1500, true)
 	for i, n := range nodes {
-		spec := wireguard.Spec{Name: "kubespan", PrivateKey: n.id.PrivateKey, ListenPort: wireguard.DefaultPort,
-			FirewallMark: wireguard.MarkDevice, MTU: mtu}
-		for j, p := range nodes {
-			if j == i {
-				continue
-			}
-			spec.Peers = append(spec.Peers, wireguard.PeerSpec{
-				PublicKey:           p.id.PublicKey,
-				Endpoint:            netip.AddrPortFrom(p.underlay, wireguard.DefaultPort).String(),
-				AllowedIPs:          []netip.Prefix{netip.PrefixFrom(p.tun4, 32), netip.PrefixFrom(p.tun6, 128)},
-				PersistentKeepalive: wireguard.DefaultKeepalive,
-			})
-		}
-		if n.dev, _, err = wireguard.Apply(ctx, n.ns, spec); err != nil {
+		if n.dev, _, err = wireguard.Apply(ctx, n.ns, meshSpec(nodes, i, mtu, i)); err != nil {
 			return 0, err
 		}
 		if err := addTunnelAddrs(ctx, n); err != nil {
@@ -137,7 +134,23 @@ func run(ctx context.Context, out io.Writer, count int) (int, error) {
 		}
 	}
 	st, _ := nodes[0].dev.Status(ctx)
-	fmt.Fprintf(out, "%d nodes, backend %s, MTU %d, port %d\n\n", count, st.Backend, st.MTU, st.ListenPort)
+	fmt.Fprintf(out, "%d nodes, backend %s, MTU %d, port %d\n", count, st.Backend, st.MTU, st.ListenPort)
+
+	// Every pair's first handshake, before the keepalive goes on towards
+	// the later nodes too: turned on while a pair's handshake is still in
+	// flight, it would send a second, crossing initiation. A lost
+	// initiation is retried after 5 s plus up to 1/3 s of jitter: the wait
+	// covers one retry.
+	done, took, err := waitHandshakes(ctx, nodes, 10*time.Second)
+	if err != nil {
+		return 0, err
+	}
+	fmt.Fprintf(out, "first handshakes: %d of %d pairs in %v\n\n", done, count*(count-1)/2, took.Round(10*time.Microsecond))
+	for i, n := range nodes {
+		if _, err := n.dev.Apply(ctx, meshSpec(nodes, i, mtu, count)); err != nil {
+			return 0, err
+		}
+	}
 
 	failed := 0
 	fmt.Fprintln(out, "pings over the tunnel:")
@@ -180,6 +193,68 @@ func run(ctx context.Context, out io.Writer, count int) (int, error) {
 	return failed, nil
 }
 
+// meshSpec is node i's device: every other node as a peer, with a
+// persistent keepalive towards nodes 0 to keepaliveBelow-1.
+func meshSpec(nodes []*node, i, mtu, keepaliveBelow int) wireguard.Spec {
+	spec := wireguard.Spec{Name: "kubespan", PrivateKey: nodes[i].id.PrivateKey, ListenPort: wireguard.DefaultPort,
+		FirewallMark: wireguard.MarkDevice, MTU: mtu}
+	for j, p := range nodes {
+		if j == i {
+			continue
+		}
+		peer := wireguard.PeerSpec{
+			PublicKey:  p.id.PublicKey,
+			Endpoint:   netip.AddrPortFrom(p.underlay, wireguard.DefaultPort).String(),
+			AllowedIPs: []netip.Prefix{netip.PrefixFrom(p.tun4, 32), netip.PrefixFrom(p.tun6, 128)},
+		}
+		if j < keepaliveBelow {
+			peer.PersistentKeepalive = wireguard.DefaultKeepalive
+		}
+		spec.Peers = append(spec.Peers, peer)
+	}
+	return spec
+}
+
+// waitHandshakes waits until both ends of every pair of nodes report a
+// handshake (a responder reports it once the initiator's first packet has
+// confirmed the session), or until within has passed. It returns how many
+// pairs did and how long it waited.
+func waitHandshakes(ctx context.Context, nodes []*node, within time.Duration) (int, time.Duration, error) {
+	index := make(map[wireguard.Key]int, len(nodes))
+	for i, n := range nodes {
+		index[n.id.PublicKey] = i
+	}
+	start := time.Now()
+	for {
+		shook := make([][]bool, len(nodes))
+		for i, n := range nodes {
+			shook[i] = make([]bool, len(nodes))
+			st, err := n.dev.Status(ctx)
+			if err != nil {
+				return 0, 0, err
+			}
+			for _, p := range st.Peers {
+				if j, ok := index[p.PublicKey]; ok && !p.LastHandshake.IsZero() {
+					shook[i][j] = true
+				}
+			}
+		}
+		pairs := 0
+		for i := range nodes {
+			for j := i + 1; j < len(nodes); j++ {
+				if shook[i][j] && shook[j][i] {
+					pairs++
+				}
+			}
+		}
+		took := time.Since(start)
+		if pairs == len(nodes)*(len(nodes)-1)/2 || took > within {
+			return pairs, took, nil
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
 // underlay joins every node to a bridge "br0" in the hub: veth "nI" in
 // the hub, its peer "eth0" in node I with 192.0.2.I+1/24 (broadcast
 // 192.0.2.255).
@@ -206,7 +281,44 @@ func underlay(ctx context.Context, hub *netprim.Namespace, nodes []*node) error 
 			return err
 		}
 	}
-	return nil
+	return waitOperUp(ctx, hub, ports, 10*time.Second)
+}
+
+// waitOperUp waits until the links of ns named names are operationally
+// up.
+//
+// The hub's ends of the veth pairs were up before their peers, so each got
+// its carrier only when its node's eth0 came up, and the kernel transmits
+// on it only once its link watcher has handled that, on a worker of its
+// own: a few milliseconds later, under load up to a second ("ip link"
+// shows the link UP from then on). Until then the bridge drops every
+// frame towards that node, and a handshake sent there waits for the
+// address resolution to be retried a second later.
+func waitOperUp(ctx context.Context, ns *netprim.Namespace, names []string, within time.Duration) error {
+	deadline := time.Now().Add(within)
+	for {
+		links, err := link.List(ctx, ns, link.WithoutEthtool())
+		if err != nil {
+			return err
+		}
+		state := make(map[string]string, len(links))
+		for _, l := range links {
+			state[l.Name] = l.OperState
+		}
+		var down []string
+		for _, name := range names {
+			if state[name] != "up" {
+				down = append(down, name+" "+state[name])
+			}
+		}
+		if len(down) == 0 {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("underlay links not up after %v: %v", within, down)
+		}
+		time.Sleep(time.Millisecond)
+	}
 }
 
 // addTunnelAddrs puts the node's tunnel addresses on its WireGuard
