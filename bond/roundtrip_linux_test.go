@@ -2,10 +2,14 @@ package bond
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/netip"
+	"reflect"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
@@ -65,25 +69,44 @@ func TestRoundTrip(t *testing.T) {
 				t.Errorf("List: ownedBy %q, want netprim", st[0].OwnedBy)
 			}
 
-			// Per-member state as ip reports it.
-			for _, m := range st[0].MemberStatus {
-				sd := links[m.Name].Linkinfo.InfoSlaveData
-				ipm := map[string]string{"state": strings.ToUpper(m.State), "mii_status": strings.ToUpper(m.MIIStatus),
-					"link_failure_count": fmt.Sprint(m.LinkFailures), "perm_hwaddr": m.PermHardwareAddr, "queue_id": fmt.Sprint(m.QueueID)}
-				if want.Mode == "802.3ad" {
-					if m.AggregatorID == 0 {
-						t.Errorf("List: member %s has no aggregator id", m.Name)
-					}
-					ipm["ad_aggregator_id"] = fmt.Sprint(m.AggregatorID)
-					ipm["ad_actor_oper_port_state"] = fmt.Sprint(m.ActorPortState)
-					ipm["ad_partner_oper_port_state"] = fmt.Sprint(m.PartnerPortState)
+			// Per-member state as ip reports it. The kernel changes it
+			// on its own for a while (link monitoring, updelay, the
+			// primary taking over): compare List and ip read together,
+			// until they agree on a state that stays put between them.
+			nstest.Eventually(t, 30*time.Second, func() error {
+				links := ipLinks(t, n)
+				st, err := List(context.Background(), n.Namespace)
+				if err != nil {
+					t.Fatal(err)
 				}
-				for k, v := range ipm {
-					if got := fmt.Sprint(sd[k]); got != v {
-						t.Errorf("member %s: List says %s %s, ip says %s", m.Name, k, v, got)
+				if again := ipLinks(t, n); !reflect.DeepEqual(memberData(links), memberData(again)) {
+					return fmt.Errorf("member state changing: %v -> %v", memberData(links), memberData(again))
+				}
+				var diffs []string
+				for _, m := range st[0].MemberStatus {
+					sd := links[m.Name].Linkinfo.InfoSlaveData
+					ipm := map[string]string{"state": strings.ToUpper(m.State), "mii_status": strings.ToUpper(m.MIIStatus),
+						"link_failure_count": fmt.Sprint(m.LinkFailures), "perm_hwaddr": m.PermHardwareAddr, "queue_id": fmt.Sprint(m.QueueID)}
+					if want.Mode == "802.3ad" {
+						if m.AggregatorID == 0 {
+							diffs = append(diffs, fmt.Sprintf("List: member %s has no aggregator id", m.Name))
+						}
+						ipm["ad_aggregator_id"] = fmt.Sprint(m.AggregatorID)
+						ipm["ad_actor_oper_port_state"] = fmt.Sprint(m.ActorPortState)
+						ipm["ad_partner_oper_port_state"] = fmt.Sprint(m.PartnerPortState)
+					}
+					for k, v := range ipm {
+						if got := fmt.Sprint(sd[k]); got != v {
+							diffs = append(diffs, fmt.Sprintf("member %s: List says %s %s, ip says %s", m.Name, k, v, got))
+						}
 					}
 				}
-			}
+				if len(diffs) > 0 {
+					slices.Sort(diffs)
+					return errors.New(strings.Join(diffs, "; "))
+				}
+				return nil
+			})
 
 			// What List reads back is a valid Spec that Apply leaves as is.
 			if p, writes := mustApply(t, n.Namespace, []Spec{st[0].Spec}); writes != 0 {
@@ -99,4 +122,15 @@ func TestRoundTrip(t *testing.T) {
 			}
 		})
 	}
+}
+
+// memberData returns the bond member data ip reports, by link.
+func memberData(links map[string]ipLink) map[string]map[string]any {
+	out := map[string]map[string]any{}
+	for name, l := range links {
+		if l.Linkinfo.InfoSlaveKind == "bond" {
+			out[name] = l.Linkinfo.InfoSlaveData
+		}
+	}
+	return out
 }
