@@ -2,8 +2,10 @@ package bridge_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -174,9 +176,15 @@ func TestVLANTraffic(t *testing.T) {
 	}
 	want[0].Ports[2].VLANs = untagged(10)
 	apply(t, sw, want)
-	if err := ping(hosts[0], "10.0.0.3"); err != nil {
-		t.Fatalf("h1 -> h3 after moving h3 to VLAN 10: %v", err)
-	}
+	// h1's neighbour entry for h3 failed above: the first ping after the
+	// move may go out before ARP is tried again (one retransmission time,
+	// 1 s, longer on a slow kernel tier), so reachability is awaited.
+	nstest.Eventually(t, 10*time.Second, func() error {
+		if err := ping(hosts[0], "10.0.0.3"); err != nil {
+			return fmt.Errorf("h1 -> h3 after moving h3 to VLAN 10: %w", err)
+		}
+		return nil
+	})
 }
 
 // TestBridgeOnVLANOnBond is the stack of the design document: a bond, a
