@@ -218,11 +218,52 @@ type Event struct {
 // RENEWING, REBINDING, INIT-REBOOT) in Run and reports every change of
 // its lease through Config.OnEvent.
 type Client struct {
-	ns      *netprim.Namespace
-	cfg     Config
+	ns  *netprim.Namespace
+	cfg Config
+	held[Lease, *Lease]
+}
+
+// cloner is a lease type whose pointer copies it.
+type cloner[L any] interface {
+	*L
+	Clone() *L
+}
+
+// held is what a client shares between Run and its callers: the lease it
+// holds (a copy goes out) and whether Run is running.
+type held[L any, P cloner[L]] struct {
 	mu      sync.Mutex
-	lease   *Lease
+	lease   *L
 	running bool
+}
+
+func (h *held[L, P]) current() *L {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return P(h.lease).Clone()
+}
+
+func (h *held[L, P]) setLease(l *L) {
+	h.mu.Lock()
+	h.lease = P(l).Clone()
+	h.mu.Unlock()
+}
+
+// start marks Run as running, refusing a second Run on link.
+func (h *held[L, P]) start(link string) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.running {
+		return fmt.Errorf("dhcp: client for %s: %w: Run is already running", link, netprim.ErrInvalidSpec)
+	}
+	h.running = true
+	return nil
+}
+
+func (h *held[L, P]) stopped() {
+	h.mu.Lock()
+	h.running = false
+	h.mu.Unlock()
 }
 
 // NewClient returns a client for cfg.Link in ns (nil: the caller's
@@ -237,33 +278,7 @@ func NewClient(ns *netprim.Namespace, cfg Config) (*Client, error) {
 }
 
 // Lease returns a copy of the lease the client holds, or nil.
-func (c *Client) Lease() *Lease {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.lease.Clone()
-}
-
-func (c *Client) setLease(l *Lease) {
-	c.mu.Lock()
-	c.lease = l.Clone()
-	c.mu.Unlock()
-}
-
-func (c *Client) start() error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.running {
-		return fmt.Errorf("dhcp: client for %s: %w: Run is already running", c.cfg.Link, netprim.ErrInvalidSpec)
-	}
-	c.running = true
-	return nil
-}
-
-func (c *Client) stopped() {
-	c.mu.Lock()
-	c.running = false
-	c.mu.Unlock()
-}
+func (c *Client) Lease() *Lease { return c.current() }
 
 // backoff is RFC 2131's retransmission delay (section 4.1): Initial
 // doubling up to Max, each randomized by ±Initial/4 (±1 s by default).

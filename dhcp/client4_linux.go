@@ -23,7 +23,7 @@ import (
 // only when it cannot start: the link does not exist, the packet socket
 // needs CAP_NET_RAW, or Run is already running.
 func (c *Client) Run(ctx context.Context) error {
-	if err := c.start(); err != nil {
+	if err := c.start(c.cfg.Link); err != nil {
 		return err
 	}
 	defer c.stopped()

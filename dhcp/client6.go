@@ -3,7 +3,6 @@ package dhcp
 import (
 	"fmt"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/netprim/netprim"
@@ -77,11 +76,9 @@ func (c Config6) Validate() error {
 // Solicit (with rapid commit), Request, Renew at T1, Rebind at T2,
 // expiry, and Release on stop when asked.
 type Client6 struct {
-	ns      *netprim.Namespace
-	cfg     Config6
-	mu      sync.Mutex
-	lease   *Lease6
-	running bool
+	ns  *netprim.Namespace
+	cfg Config6
+	held[Lease6, *Lease6]
 }
 
 // NewClient6 returns a DHCPv6 client for cfg.Link in ns (nil: the caller's
@@ -95,30 +92,4 @@ func NewClient6(ns *netprim.Namespace, cfg Config6) (*Client6, error) {
 }
 
 // Lease returns a copy of the lease the client holds, or nil.
-func (c *Client6) Lease() *Lease6 {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.lease.Clone()
-}
-
-func (c *Client6) setLease(l *Lease6) {
-	c.mu.Lock()
-	c.lease = l.Clone()
-	c.mu.Unlock()
-}
-
-func (c *Client6) start() error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.running {
-		return fmt.Errorf("dhcp: client for %s: %w: Run is already running", c.cfg.Link, netprim.ErrInvalidSpec)
-	}
-	c.running = true
-	return nil
-}
-
-func (c *Client6) stopped() {
-	c.mu.Lock()
-	c.running = false
-	c.mu.Unlock()
-}
+func (c *Client6) Lease() *Lease6 { return c.current() }

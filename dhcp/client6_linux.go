@@ -222,7 +222,7 @@ func (c *conn6) exchange(ctx context.Context, m *dhcpv6.Message, match func(*dhc
 // release (also in EventReleased's Err). Otherwise it returns an error
 // only when it cannot start.
 func (c *Client6) Run(ctx context.Context) error {
-	if err := c.start(); err != nil {
+	if err := c.start(c.cfg.Link); err != nil {
 		return err
 	}
 	defer c.stopped()
