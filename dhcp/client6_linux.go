@@ -175,39 +175,14 @@ func (c *conn6) send(m *dhcpv6.Message) error {
 // exchange is conn4.exchange for DHCPv6 (a failed transmission is a lost
 // one): it also updates the Elapsed Time option on each retransmission.
 func (c *conn6) exchange(ctx context.Context, m *dhcpv6.Message, match func(*dhcpv6.Message) bool, next func(int) time.Duration) (*dhcpv6.Message, error) {
-	for len(c.in) > 0 {
-		<-c.in
-	}
-	start := time.Now()
-	timer := time.NewTimer(time.Hour)
-	defer timer.Stop()
-	var lastSend error
-	for i := 0; ; i++ {
-		wait := next(i)
-		if wait <= 0 {
-			return nil, &noAnswerError{send: lastSend}
-		}
-		m.UpdateOption(dhcpv6.OptElapsedTime(time.Since(start)))
+	return retransmit(ctx, c.in, next, func(elapsed time.Duration) error {
+		m.UpdateOption(dhcpv6.OptElapsedTime(elapsed))
 		c.follow()
-		lastSend = nil
 		if err := c.send(m); err != nil {
-			lastSend = fmt.Errorf("dhcp: send %s: %w", m.MessageType, err)
+			return fmt.Errorf("dhcp: send %s: %w", m.MessageType, err)
 		}
-		timer.Reset(wait)
-	recv:
-		for {
-			select {
-			case <-ctx.Done():
-				return nil, ctx.Err()
-			case <-timer.C:
-				break recv
-			case r := <-c.in:
-				if r.TransactionID == m.TransactionID && match(r) {
-					return r, nil
-				}
-			}
-		}
-	}
+		return nil
+	}, func(r *dhcpv6.Message) bool { return r.TransactionID == m.TransactionID && match(r) })
 }
 
 // Run runs the client until ctx ends: it solicits a lease (rapid commit

@@ -254,9 +254,29 @@ func (c *conn4) unicaster(src, server netip.Addr) (send func(*dhcpv4.DHCPv4) err
 // exchange waits and retransmits as if it went unanswered, and ends with
 // errNoAnswer (carrying the last send error) only when next says stop.
 func (c *conn4) exchange(ctx context.Context, m *dhcpv4.DHCPv4, send func(*dhcpv4.DHCPv4) error, match func(*dhcpv4.DHCPv4) bool, next func(int) time.Duration) (*dhcpv4.DHCPv4, error) {
-	// Forget replies to earlier exchanges.
-	for len(c.in) > 0 {
-		<-c.in
+	return retransmit(ctx, c.in, next, func(elapsed time.Duration) error {
+		m.NumSeconds = uint16(min(elapsed/time.Second, 0xffff))
+		if c.follow() {
+			m.ClientHWAddr = c.ifi.HardwareAddr // where replies go
+		}
+		if err := send(m); err != nil {
+			return fmt.Errorf("dhcp: send %s: %w", m.MessageType(), err)
+		}
+		return nil
+	}, func(r *dhcpv4.DHCPv4) bool { return r.TransactionID == m.TransactionID && match(r) })
+}
+
+// retransmit is the loop of both exchanges: it forgets replies to
+// earlier exchanges, then sends (send gets the time since the first
+// transmission) and sends again after each wait that next returns (next(i)
+// is the wait after the i-th transmission; zero or less stops), until a
+// reply from in satisfies match or ctx ends. A send that fails counts as a
+// lost transmission; the last such error is carried by the noAnswerError
+// returned when next says stop.
+func retransmit[M any](ctx context.Context, in chan M, next func(int) time.Duration, send func(elapsed time.Duration) error, match func(M) bool) (M, error) {
+	var none M
+	for len(in) > 0 {
+		<-in
 	}
 	start := time.Now()
 	timer := time.NewTimer(time.Hour)
@@ -265,26 +285,19 @@ func (c *conn4) exchange(ctx context.Context, m *dhcpv4.DHCPv4, send func(*dhcpv
 	for i := 0; ; i++ {
 		wait := next(i)
 		if wait <= 0 {
-			return nil, &noAnswerError{send: lastSend}
+			return none, &noAnswerError{send: lastSend}
 		}
-		m.NumSeconds = uint16(min(time.Since(start)/time.Second, 0xffff))
-		if c.follow() {
-			m.ClientHWAddr = c.ifi.HardwareAddr // where replies go
-		}
-		lastSend = nil
-		if err := send(m); err != nil {
-			lastSend = fmt.Errorf("dhcp: send %s: %w", m.MessageType(), err)
-		}
+		lastSend = send(time.Since(start))
 		timer.Reset(wait)
 	recv:
 		for {
 			select {
 			case <-ctx.Done():
-				return nil, ctx.Err()
+				return none, ctx.Err()
 			case <-timer.C:
 				break recv
-			case r := <-c.in:
-				if r.TransactionID == m.TransactionID && match(r) {
+			case r := <-in:
+				if match(r) {
 					return r, nil
 				}
 			}
