@@ -136,28 +136,7 @@ func TestWatchNamesAsPlan(t *testing.T) {
 		{Link: "vb", Address: pfx("10.0.0.1/32"), Peer: ip("10.0.0.2")},
 		{Link: "va", Address: pfx("2001:db8::10/64"), Flags: []string{"nodad"}},
 	}
-	for _, step := range []struct {
-		name   string
-		want   []addr.Spec
-		action netprim.Action
-		n      int
-	}{
-		{"add", want, netprim.Add, len(want)},
-		{"prune", want[:1], netprim.Delete, len(want) - 1},
-	} {
-		p, err := addr.Apply(ctx, n.Namespace, step.want, netprim.WithPrune())
-		if err != nil {
-			t.Fatalf("%s: %v", step.name, err)
-		}
-		evs := watchtest.FromPlan(p)
-		if len(evs) != step.n {
-			t.Fatalf("%s: plan\n%s\nwant %d changes", step.name, p, step.n)
-		}
-		for _, ev := range evs {
-			if ev.Action != step.action {
-				t.Fatalf("%s: plan has %v", step.name, ev)
-			}
-		}
-		watchExpect(t, ch, evs...)
-	}
+	watchtest.NamesAsPlan(t, ch, want, func(w []addr.Spec) (netprim.Plan, error) {
+		return addr.Apply(ctx, n.Namespace, w, netprim.WithPrune())
+	})
 }

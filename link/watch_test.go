@@ -95,30 +95,9 @@ func TestWatchNamesAsPlan(t *testing.T) {
 		{Name: "wmv", MACVLAN: &link.MACVLAN{Parent: "wa"}},
 		{Name: "wvx", VXLAN: &link.VXLAN{VNI: 42, Port: 4789}},
 	}
-	for _, step := range []struct {
-		name   string
-		want   []link.Spec
-		action netprim.Action
-		n      int
-	}{
-		{"add", want, netprim.Add, len(want)},
-		{"prune", want[:1], netprim.Delete, len(want) - 1},
-	} {
-		p, err := link.Apply(ctx, n.Namespace, step.want, netprim.WithPrune())
-		if err != nil {
-			t.Fatalf("%s: %v", step.name, err)
-		}
-		evs := watchtest.FromPlan(p)
-		if len(evs) != step.n {
-			t.Fatalf("%s: plan\n%s\nwant %d changes", step.name, p, step.n)
-		}
-		for _, ev := range evs {
-			if ev.Action != step.action {
-				t.Fatalf("%s: plan has %v", step.name, ev)
-			}
-		}
-		watchExpect(t, ch, evs...)
-	}
+	watchtest.NamesAsPlan(t, ch, want, func(w []link.Spec) (netprim.Plan, error) {
+		return link.Apply(ctx, n.Namespace, w, netprim.WithPrune())
+	})
 }
 
 func watchStart(t *testing.T, ns *netprim.Namespace, opts ...netprim.WatchOption) <-chan netprim.Event {

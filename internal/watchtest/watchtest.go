@@ -111,6 +111,39 @@ func FromPlan(p netprim.Plan) []netprim.Event {
 	return evs
 }
 
+// NamesAsPlan applies all of want with prune (every object added), then
+// only its first (the others pruned), and checks after each step that
+// the Plan has one Add, then one Delete, per object, and that ch carries
+// an event named exactly as each change: the packages' Plans and Watch
+// name an object alike.
+func NamesAsPlan[S any](t testing.TB, ch <-chan netprim.Event, want []S, apply func([]S) (netprim.Plan, error)) {
+	t.Helper()
+	for _, step := range []struct {
+		name   string
+		want   []S
+		action netprim.Action
+		n      int
+	}{
+		{"add", want, netprim.Add, len(want)},
+		{"prune", want[:1], netprim.Delete, len(want) - 1},
+	} {
+		p, err := apply(step.want)
+		if err != nil {
+			t.Fatalf("%s: %v", step.name, err)
+		}
+		evs := FromPlan(p)
+		if len(evs) != step.n {
+			t.Fatalf("%s: plan\n%s\nwant %d changes", step.name, p, step.n)
+		}
+		for _, ev := range evs {
+			if ev.Action != step.action {
+				t.Fatalf("%s: plan has %v", step.name, ev)
+			}
+		}
+		Expect(t, ch, evs...)
+	}
+}
+
 // Batch runs "ip -batch" with the given lines inside n.
 func Batch(t testing.TB, n *nstest.NS, lines []string) {
 	t.Helper()
