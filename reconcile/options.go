@@ -35,7 +35,6 @@ type config struct {
 	applyOpts []netprim.Option
 	watchOpts []netprim.WatchOption
 	onPass    func(Pass)
-	noWatch   map[string]bool
 }
 
 func defaults() config {

@@ -196,7 +196,6 @@ type stageRun struct {
 	err     error
 	pruned  bool   // ran with prune (inline or deferred)
 	skipped string // why it did not prune
-	changed bool
 	verify  []netprim.Change
 }
 
@@ -276,11 +275,9 @@ func (r *Reconciler) runWith(ctx context.Context, which map[string]bool, why []s
 			continue
 		}
 		prune := r.cfg.prune || rb != nil
-		if !prune {
-			sr.skipped = ""
-		} else if why := p.noPrune[s.name]; why != "" {
+		if why := p.noPrune[s.name]; prune && why != "" {
 			prune, sr.skipped = false, why
-		} else {
+		} else if prune {
 			for _, a := range s.after {
 				if failed(a) {
 					prune, sr.skipped = false, "stage "+a+" failed"

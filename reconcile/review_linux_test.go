@@ -185,3 +185,22 @@ func TestTryAndOtherSources(t *testing.T) {
 		t.Errorf("after the rollback: %v, want only the kept try's address", got)
 	}
 }
+
+// TestWithoutPruneSkipsNothing: with pruning off, a failed stage does not
+// make its dependents report a skipped prune, nor the pass say so.
+func TestWithoutPruneSkipsNothing(t *testing.T) {
+	n := vethNS(t)
+	r := newReconciler(t, n, reconcile.WithoutPrune())
+	s := addSource(t, r, "static", 10)
+	must(t, s.Set(reconcile.State{
+		Links:     reconcile.Links(link.Spec{Name: "missing0", MTU: 1400}),
+		Addresses: []addr.Spec{{Link: "veth0", Address: pfx("192.0.2.10/24")}},
+	}))
+	_, err := r.Apply(context.Background())
+	if err == nil || strings.Contains(err.Error(), "prune skipped") {
+		t.Fatalf("Apply = %v, want the links error and no skipped prune", err)
+	}
+	if st, _ := r.Status().Stage(reconcile.StageAddresses); st.PruneSkipped != "" {
+		t.Errorf("addresses PruneSkipped = %q with pruning off", st.PruneSkipped)
+	}
+}

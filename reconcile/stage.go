@@ -2,7 +2,6 @@ package reconcile
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 
@@ -278,12 +277,3 @@ func (e *StageError) Error() string { return e.Stage + ": " + e.Err.Error() }
 
 // Unwrap returns the cause.
 func (e *StageError) Unwrap() error { return e.Err }
-
-// stageErrors joins errs, each wrapped as the stage's.
-func stageError(name string, errs ...error) error {
-	err := errors.Join(errs...)
-	if err == nil {
-		return nil
-	}
-	return &StageError{Stage: name, Err: err}
-}

@@ -79,16 +79,22 @@ func (s *Source) Try(ctx context.Context, st State, timeout time.Duration, check
 		return netprim.Plan{}, err
 	}
 	after, err := r.prepare(ctx)
-	var snap *snapshot
+	var (
+		links []link.Status
+		snap  *snapshot
+	)
 	if err == nil {
-		snap, err = r.snapshot(ctx, before, after)
+		links, err = link.List(ctx, r.ns, link.WithoutEthtool())
+	}
+	if err == nil {
+		snap, err = r.snapshot(ctx, before, after, links)
 	}
 	if err != nil {
 		s.restore(saved)
 		r.passMu.Unlock()
 		return netprim.Plan{}, fmt.Errorf("reconcile: try: snapshot: %w", err)
 	}
-	keep, err := r.ownedNow(ctx, before)
+	keep, err := r.ownedNow(ctx, before, links)
 	if err != nil {
 		s.restore(saved)
 		r.passMu.Unlock()
@@ -121,7 +127,7 @@ func (s *Source) Try(ctx context.Context, st State, timeout time.Duration, check
 	r.passMu.Lock()
 	s.restore(saved)
 	var back Pass
-	now, err := r.ownedNow(rctx, before)
+	now, err := r.ownedNow(rctx, before, nil)
 	if err == nil {
 		// Protect what the owner had before the try and still has: what
 		// went away meanwhile (another source withdrew it, a pass pruned
@@ -159,13 +165,18 @@ const keepPriority = math.MinInt
 // does not prune; a first pass). Owned bonds cannot be read back into
 // Specs: when one exists that the previous state lacks, the rollback does
 // not prune bonds.
-func (r *Reconciler) ownedNow(ctx context.Context, before *pass) (*rollback, error) {
+//
+// links is a listing of the namespace's links made just before, or nil to
+// list them.
+func (r *Reconciler) ownedNow(ctx context.Context, before *pass, links []link.Status) (*rollback, error) {
 	owner := r.cfg.owner
 	rb := &rollback{keep: contribution{source: "(before the try)", priority: keepPriority}, noPrune: map[string]string{}, keepWG: map[string]bool{}}
 	k := &rb.keep.state
-	links, err := link.List(ctx, r.ns, link.WithoutEthtool())
-	if err != nil {
-		return nil, err
+	if links == nil {
+		var err error
+		if links, err = link.List(ctx, r.ns, link.WithoutEthtool()); err != nil {
+			return nil, err
+		}
 	}
 	owned := map[string]bool{}
 	var plain []link.Status
@@ -317,13 +328,10 @@ type savedFile struct {
 }
 
 // snapshot records what the step from before to after touches outside
-// what before manages.
-func (r *Reconciler) snapshot(ctx context.Context, before, after *pass) (*snapshot, error) {
+// what before manages; links is a listing of the namespace made just
+// before.
+func (r *Reconciler) snapshot(ctx context.Context, before, after *pass, links []link.Status) (*snapshot, error) {
 	snap := &snapshot{}
-	links, err := link.List(ctx, r.ns, link.WithoutEthtool())
-	if err != nil {
-		return nil, err
-	}
 	byName := map[string]link.Status{}
 	for _, l := range links {
 		byName[l.Name] = l
