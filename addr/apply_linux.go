@@ -106,6 +106,7 @@ func prepare(ctx context.Context, ns *netprim.Namespace, want []Spec, opts []net
 		prune:   o.Prune,
 		marks:   kernelAtLeast(5, 18),
 		remark4: kernelAtLeast(6, 3),
+		refresh: refreshOf(o),
 	}
 	for idx, l := range links.byIndex {
 		in.promote[idx] = l.promote

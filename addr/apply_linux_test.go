@@ -803,3 +803,29 @@ func TestCancel(t *testing.T) {
 		t.Fatalf("orphans: %v", got)
 	}
 }
+
+func TestRefresh(t *testing.T) {
+	n := vethNS(t)
+	specs := []Spec{
+		{Link: "veth0", Address: p("192.0.2.10/24"), ValidLifetime: time.Hour},
+		{Link: "veth0", Address: p("192.0.2.11/24")},
+	}
+	mustApply(t, n, specs)
+	if plan, writes := mustApply(t, n, specs); writes != 0 {
+		t.Fatalf("without WithRefresh: %d writes:\n%s", writes, plan)
+	}
+	// The address with a lifetime is written again; the one that lives
+	// forever is not.
+	plan, writes := mustApply(t, n, specs, WithRefresh())
+	if writes != 1 {
+		t.Fatalf("with WithRefresh: %d writes, want 1:\n%s", writes, plan)
+	}
+	for _, c := range plan.Changes {
+		if c.Object != "192.0.2.10/24 dev veth0" || c.Reason != "refresh" {
+			t.Fatalf("unexpected change %v", c)
+		}
+	}
+	if a := ipAddrs(t, n)["veth0 192.0.2.10"]; a.num("valid_life_time") > 3600 || a.num("valid_life_time") < 3500 {
+		t.Fatalf("ip shows %v", a)
+	}
+}

@@ -163,6 +163,8 @@ type planInput struct {
 	// remark4 is true when the kernel changes the IFA_PROTO of an IPv4
 	// address on replace (Linux 6.3); IPv6 always does.
 	remark4 bool
+	// refresh rewrites every finite wanted lifetime (WithRefresh).
+	refresh bool
 }
 
 type opKind uint8
@@ -299,7 +301,7 @@ func diff(in planInput) planResult {
 			matchedBy[exact] = int32(ti + 1)
 			h := &in.have[exact]
 			w.proto = keepProto(h, in)
-			mods, recreate := compare(&w, h)
+			mods, recreate := compare(&w, h, in.refresh)
 			switch {
 			case len(recreate) > 0 && h.proto != in.owner:
 				r.errs = append(r.errs, &netprim.OpError{Op: "replace", Object: "address " + w.object(),
@@ -390,9 +392,21 @@ func keepProto(h *kaddr, in planInput) uint8 {
 // compare returns the attributes of h that differ from w: those the kernel
 // changes in place (as Modify changes) and those that need the address
 // deleted and added again.
-func compare(w, h *kaddr) (mods []netprim.Change, recreate []string) {
+//
+// With refresh, a finite wanted lifetime is written even when it is not
+// stale (the change's Reason says "refresh").
+func compare(w, h *kaddr, refresh bool) (mods []netprim.Change, recreate []string) {
 	mod := func(field, from, to string) {
 		mods = append(mods, netprim.Change{Action: netprim.Modify, Kind: "address", Field: field, From: from, To: to})
+	}
+	life := func(field string, have, want uint32) {
+		switch {
+		case lifetimeStale(have, want):
+			mod(field, lifeString(have), lifeString(want))
+		case refresh && want != lifeForever:
+			mods = append(mods, netprim.Change{Action: netprim.Modify, Kind: "address", Field: field,
+				From: lifeString(have), To: lifeString(want), Reason: "refresh"})
+		}
 	}
 	v4 := w.v4()
 	if w.bits != h.bits {
@@ -424,12 +438,8 @@ func compare(w, h *kaddr) (mods []netprim.Change, recreate []string) {
 	if w.metric != h.metric {
 		mod("metric", fmt.Sprint(h.metric), fmt.Sprint(w.metric))
 	}
-	if lifetimeStale(h.valid, w.valid) {
-		mod("validLifetime", lifeString(h.valid), lifeString(w.valid))
-	}
-	if lifetimeStale(h.preferred, w.preferred) {
-		mod("preferredLifetime", lifeString(h.preferred), lifeString(w.preferred))
-	}
+	life("validLifetime", h.valid, w.valid)
+	life("preferredLifetime", h.preferred, w.preferred)
 	if w.proto != h.proto {
 		mod("protocol", fmt.Sprint(h.proto), fmt.Sprint(w.proto))
 	}

@@ -413,3 +413,27 @@ func TestFlagStrings(t *testing.T) {
 		t.Fatalf("flagBits = %#x", got)
 	}
 }
+
+func TestDiffRefresh(t *testing.T) {
+	want := targets(t,
+		Spec{Link: "veth0", Address: p("192.0.2.10/24"), ValidLifetime: time.Hour, PreferredLifetime: 30 * time.Minute},
+		Spec{Link: "veth0", Address: p("192.0.2.11/24")},
+	)
+	st := []Status{
+		{Link: "veth0", Address: p("192.0.2.10/24"), Protocol: owner, ValidLifetime: 50 * time.Minute, PreferredLifetime: 20 * time.Minute},
+		{Link: "veth0", Address: p("192.0.2.11/24"), Protocol: owner},
+	}
+	if r := runDiff(t, planInput{want: want, marks: true, have: have(st...)}); len(r.ops) != 0 {
+		t.Fatalf("without refresh: %v", r.plan())
+	}
+	r := runDiff(t, planInput{want: want, marks: true, refresh: true, have: have(st...)})
+	if diff := cmp.Diff([]string{
+		"~ address 192.0.2.10/24 dev veth0 validLifetime 50m0s -> 1h0m0s (refresh)",
+		"~ address 192.0.2.10/24 dev veth0 preferredLifetime 20m0s -> 30m0s (refresh)",
+	}, lines(r.plan())); diff != "" {
+		t.Fatalf("plan (-want +got):\n%s", diff)
+	}
+	if len(r.ops) != 1 || r.ops[0].kind != opReplace || r.ops[0].a.valid != 3600 || r.ops[0].a.preferred != 1800 {
+		t.Fatalf("want one replace with both lifetimes, got %+v", r.ops)
+	}
+}
