@@ -176,6 +176,10 @@ func addrContract() contract[addr.Spec] {
 				addr.Spec{Link: "eth0", Address: pfx("fe80::1/64"), Scope: "link"}},
 			{func() addr.Spec { return addr.Spec{Link: "eth0", Address: pfx("10.0.0.1/8"), ValidLifetime: time.Hour} },
 				addr.Spec{Link: "eth0", Address: pfx("10.0.0.1/8"), Scope: "global", Label: "eth0", ValidLifetime: time.Hour, PreferredLifetime: time.Hour}},
+			{func() addr.Spec {
+				return addr.Spec{Link: "eth0", Address: pfx("10.0.0.1/8"), ValidUntil: time.Unix(2e9, 0)}
+			},
+				addr.Spec{Link: "eth0", Address: pfx("10.0.0.1/8"), Scope: "global", Label: "eth0", ValidUntil: time.Unix(2e9, 0), PreferredUntil: time.Unix(2e9, 0)}},
 		},
 		refused: []func() addr.Spec{
 			func() addr.Spec { return addr.Spec{Link: "eth0", Address: pfx("2001:db8::10/64"), AutoBroadcast: true} },
@@ -188,6 +192,15 @@ func addrContract() contract[addr.Spec] {
 				return addr.Spec{Link: "eth0", Address: pfx("192.0.2.10/24"), Flags: []string{"nodad"}}
 			},
 			func() addr.Spec { return addr.Spec{Link: "eth0", Address: pfx("2001:db8::10/64"), Scope: "link"} },
+			func() addr.Spec {
+				return addr.Spec{Link: "eth0", Address: pfx("10.0.0.1/8"), ValidUntil: time.Unix(2e9, 0), ValidLifetime: time.Hour}
+			},
+			func() addr.Spec {
+				return addr.Spec{Link: "eth0", Address: pfx("10.0.0.1/8"), PreferredUntil: time.Unix(2e9, 0)}
+			},
+			func() addr.Spec {
+				return addr.Spec{Link: "eth0", Address: pfx("10.0.0.1/8"), ValidUntil: time.Unix(2e9, 0), PreferredUntil: time.Unix(2e9, 1)}
+			},
 		},
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -107,6 +108,7 @@ func prepare(ctx context.Context, ns *netprim.Namespace, want []Spec, opts []net
 		marks:   kernelAtLeast(5, 18),
 		remark4: kernelAtLeast(6, 3),
 		refresh: refreshOf(o),
+		now:     time.Now(),
 	}
 	for idx, l := range links.byIndex {
 		in.promote[idx] = l.promote

@@ -829,3 +829,87 @@ func TestRefresh(t *testing.T) {
 		t.Fatalf("ip shows %v", a)
 	}
 }
+
+// TestValidUntil checks absolute lifetimes against what ip(8) reports: the
+// kernel gets the whole seconds left, rounded down; Applies with the same
+// ValidUntil write nothing, a renewal writes once, an expired address is
+// not added and is pruned only with WithPrune.
+func TestValidUntil(t *testing.T) {
+	n := vethNS(t)
+	before := time.Now()
+	until := before.Add(100*time.Second + 500*time.Millisecond)
+	specs := []Spec{
+		{Link: "veth0", Address: p("192.0.2.10/24"), ValidUntil: until},
+		{Link: "veth0", Address: p("2001:db8::10/64"), Flags: []string{"nodad"}, ValidUntil: until, PreferredUntil: before.Add(40*time.Second + 500*time.Millisecond)},
+		{Link: "veth0", Address: p("198.51.100.11/24"), ValidUntil: until, PreferredUntil: before.Add(-time.Second)},
+	}
+	mustApply(t, n, specs)
+	elapsed := time.Since(before)
+	// Seconds that may have passed since the lifetimes were computed: the
+	// kernel's count rounds them down.
+	passed := uint64(elapsed/time.Second) + 1
+	ip := ipAddrs(t, n)
+	for _, c := range []struct {
+		key              string
+		valid, preferred uint64
+	}{
+		{"veth0 192.0.2.10", 100, 100},
+		{"veth0 2001:db8::10", 100, 40},
+		{"veth0 198.51.100.11", 100, 0},
+	} {
+		a := ip[c.key]
+		v, pr := a.num("valid_life_time"), a.num("preferred_life_time")
+		if v > c.valid || v+passed < c.valid || pr > c.preferred || pr+passed < c.preferred {
+			t.Fatalf("%s: ip shows valid %d, preferred %d; want at most %d, %d, less %d s at most: %v",
+				c.key, v, pr, c.valid, c.preferred, passed, a)
+		}
+	}
+	if !ip["veth0 198.51.100.11"].flag("deprecated") {
+		t.Fatalf("a passed PreferredUntil must make the address deprecated: %v", ip["veth0 198.51.100.11"])
+	}
+	for i := range 3 {
+		if plan, writes := mustApply(t, n, specs); writes != 0 {
+			t.Fatalf("Apply %d with the same ValidUntil: %d writes:\n%s", i+2, writes, plan)
+		}
+	}
+
+	// A renewal: one write, which moves the kernel's end.
+	renewed := slices.Clone(specs)
+	renewed[0].ValidUntil = until.Add(time.Minute)
+	plan, writes := mustApply(t, n, renewed)
+	if writes != 1 {
+		t.Fatalf("renewal: %d writes, want 1:\n%s", writes, plan)
+	}
+	if v := ipAddrs(t, n)["veth0 192.0.2.10"].num("valid_life_time"); v <= 100 || v > 160 {
+		t.Fatalf("renewed: ip shows valid_life_time %d, want 101..160", v)
+	}
+	if _, writes := mustApply(t, n, renewed); writes != 0 {
+		t.Fatalf("after the renewal: %d writes", writes)
+	}
+	// With WithRefresh every address with a lifetime is written again.
+	if plan, writes := mustApply(t, n, renewed, WithRefresh()); writes != 3 {
+		t.Fatalf("WithRefresh: %d writes, want 3:\n%s", writes, plan)
+	}
+
+	// Expired: left to the kernel without pruning, deleted with it.
+	renewed[0].ValidUntil = time.Now().Add(-time.Second)
+	plan, writes = mustApply(t, n, renewed)
+	if writes != 0 || len(plan.Warnings) != 1 || !strings.Contains(plan.Warnings[0], "192.0.2.10/24 dev veth0: validUntil") {
+		t.Fatalf("expired, without prune: %d writes:\n%s", writes, plan)
+	}
+	if _, ok := ipAddrs(t, n)["veth0 192.0.2.10"]; !ok {
+		t.Fatal("without prune the expired address must be left to the kernel")
+	}
+	plan, writes = mustApply(t, n, renewed, netprim.WithPrune())
+	if writes != 1 || plan.Changes[0].String() != "- address 192.0.2.10/24 dev veth0" {
+		t.Fatalf("expired, with prune: %d writes:\n%s", writes, plan)
+	}
+	ip = ipAddrs(t, n)
+	if _, ok := ip["veth0 192.0.2.10"]; ok || len(ip) == 0 {
+		t.Fatalf("the expired address must be pruned: %v", ip)
+	}
+	plan, writes = mustApply(t, n, renewed, netprim.WithPrune())
+	if writes != 0 {
+		t.Fatalf("expired, again: %d writes:\n%s", writes, plan)
+	}
+}

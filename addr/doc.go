@@ -48,12 +48,47 @@
 // when an address is added and never compared, because the kernel clears
 // it when duplicate address detection ends.
 //
-// Lifetimes count down in the kernel. A finite lifetime is refreshed only
-// when more than half of it has passed (this includes a preferred lifetime
-// that ran out), when the remaining time is longer than wanted (the Spec
-// was shortened), or when one side is forever and the other is not. A
-// process that applies more often than every half lifetime keeps the
-// address alive without writing on every Apply.
+// # Lifetimes
+//
+// Lifetimes count down in the kernel, which removes an address when its
+// valid lifetime runs out (and marks it deprecated when its preferred one
+// does), whether or not anybody applies again. A Spec gives them either
+// relative (ValidLifetime, PreferredLifetime) or absolute (ValidUntil,
+// PreferredUntil), never both. The kernel reports whole seconds left.
+//
+// A relative lifetime is refreshed only when more than half of it has
+// passed (this includes a preferred lifetime that ran out), when the
+// remaining time is longer than wanted (the Spec was shortened), or when
+// one side is forever and the other is not. A process that applies more
+// often than every half lifetime keeps the address alive without writing
+// on every Apply - and, if it dies, the address outlives its last Apply by
+// up to the whole lifetime.
+//
+// An absolute lifetime is for an end that is known, such as a DHCP lease's
+// expiry. Plan and Apply compute the wanted lifetime when they plan: the
+// whole seconds left until ValidUntil (PreferredUntil), rounded down, so
+// the kernel removes the address no later than ValidUntil (give or take a
+// fraction of a second: the time from planning to the write and the
+// kernel's own timer slack), even when no Apply ever follows. A Spec less
+// than a second before its ValidUntil, or after it, has expired: Apply does
+// not add its address, the Plan carries a warning, and an existing one is
+// left to the kernel's countdown or, with netprim.WithPrune, deleted if it
+// is ours. A passed PreferredUntil makes the address deprecated (preferred
+// lifetime 0). Apply writes the lifetimes again when the kernel would keep
+// the address longer than wanted: its remaining seconds exceed the wanted
+// ones by more than one (the kernel's rounding: it reports the seconds
+// written less the whole seconds passed, so a lifetime written from a
+// ValidUntil reads as the wanted one or one more; an address given a
+// lifetime by someone else may thus outlive ValidUntil by less than a
+// second); or when they fall short of the wanted ones by more than two
+// seconds (the rounding and a second of drift between the kernel's clock
+// and the one ValidUntil is read on). So Applies with the same ValidUntil
+// make no writes, however often they run, and a renewal (a later
+// ValidUntil) makes exactly one. Unlike a relative lifetime, an absolute one
+// never pushes the kernel's countdown past the end the caller knows.
+//
+// WithRefresh makes Apply write every finite lifetime regardless, for a
+// caller that keeps a short relative lifetime alive on its own schedule.
 //
 // # In place or recreated
 //

@@ -36,6 +36,9 @@ type kaddr struct {
 	broadcast netip.Addr
 	metric    uint32
 	proto     uint8
+	// until: the wanted lifetimes come from Spec.ValidUntil and are
+	// compared with lifetimeStaleUntil.
+	until bool
 }
 
 func (a *kaddr) v4() bool { return a.local.Is4() }
@@ -112,8 +115,10 @@ func fromStatus(st Status) kaddr {
 	return a
 }
 
-// fromSpec makes the wanted kernel address of a normalized Spec.
-func fromSpec(s *Spec, ifindex int, proto uint8) kaddr {
+// fromSpec makes the wanted kernel address of a normalized Spec. The
+// lifetimes of a Spec with ValidUntil are the whole seconds left at now;
+// a valid lifetime of 0 means the Spec has expired.
+func fromSpec(s *Spec, ifindex int, proto uint8, now time.Time) kaddr {
 	a := kaddr{
 		ifindex:   ifindex,
 		link:      s.Link,
@@ -138,7 +143,26 @@ func fromSpec(s *Spec, ifindex int, proto uint8) kaddr {
 	if s.PreferredLifetime > 0 {
 		a.preferred = uint32(s.PreferredLifetime / time.Second)
 	}
+	if !s.ValidUntil.IsZero() {
+		a.until = true
+		a.valid = secondsLeft(s.ValidUntil, now)
+		a.preferred = secondsLeft(s.PreferredUntil, now)
+	}
 	return a
+}
+
+// secondsLeft is the whole seconds from now to until, rounded down: 0 when
+// until is less than a second away or past, at most the kernel's longest
+// finite lifetime.
+func secondsLeft(until, now time.Time) uint32 {
+	d := until.Sub(now)
+	switch {
+	case d < time.Second:
+		return 0
+	case d > maxLifetime:
+		return uint32(maxLifetime / time.Second)
+	}
+	return uint32(d / time.Second)
 }
 
 // target is one validated, normalized Spec with its link resolved.
@@ -165,6 +189,8 @@ type planInput struct {
 	remark4 bool
 	// refresh rewrites every finite wanted lifetime (WithRefresh).
 	refresh bool
+	// now is the time the lifetimes of Specs with ValidUntil count from.
+	now time.Time
 }
 
 type opKind uint8
@@ -280,7 +306,14 @@ func diff(in planInput) planResult {
 	}
 	for ti := range in.want {
 		t := &in.want[ti]
-		w := fromSpec(&t.spec, t.ifindex, in.owner)
+		w := fromSpec(&t.spec, t.ifindex, in.owner, in.now)
+		if w.until && w.valid == 0 {
+			// Expired: not wanted. An address of ours is pruned;
+			// otherwise the kernel removes it by itself.
+			r.warnings = append(r.warnings, fmt.Sprintf("address %s: validUntil %s is past or less than a second away: not added",
+				w.object(), t.spec.ValidUntil.Format(time.RFC3339Nano)))
+			continue
+		}
 		key := linkIP{w.ifindex, w.local}
 		exact := -1
 		for c := range cands(key) {
@@ -399,9 +432,13 @@ func compare(w, h *kaddr, refresh bool) (mods []netprim.Change, recreate []strin
 	mod := func(field, from, to string) {
 		mods = append(mods, netprim.Change{Action: netprim.Modify, Kind: "address", Field: field, From: from, To: to})
 	}
+	stale := lifetimeStale
+	if w.until {
+		stale = lifetimeStaleUntil
+	}
 	life := func(field string, have, want uint32) {
 		switch {
-		case lifetimeStale(have, want):
+		case stale(have, want):
 			mod(field, lifeString(have), lifeString(want))
 		case refresh && want != lifeForever:
 			mods = append(mods, netprim.Change{Action: netprim.Modify, Kind: "address", Field: field,
@@ -457,6 +494,32 @@ func lifetimeStale(have, want uint32) bool {
 		return have != want
 	}
 	return uint64(have) > uint64(want)+1 || uint64(have)*2 < uint64(want)
+}
+
+// untilSlack is how much shorter than wanted the kernel's remaining
+// lifetime of an address with ValidUntil may be before Apply writes it
+// again, in seconds. A lifetime written from ValidUntil reads as the
+// wanted one or one more (see lifetimeStaleUntil), never less, as long as
+// the kernel's clock and the one ValidUntil is read on (the wall clock when
+// ValidUntil has no monotonic reading) agree; the slack lets them drift
+// two seconds apart before a write. A larger gap is a renewal (a later
+// ValidUntil) or a lifetime someone else wrote.
+const untilSlack = 2
+
+// lifetimeStaleUntil decides whether a remaining lifetime (seconds,
+// counting down) must be rewritten for a Spec with ValidUntil, whose
+// wanted lifetime want is the whole seconds left until then. It is stale
+// when one of them is forever and the other is not; when the kernel would
+// keep the address (or its preferred state) longer than wanted: have is
+// above want + 1, the one second being the kernel's rounding (the kernel
+// reports the seconds written less the whole seconds passed, so a lifetime
+// written as floor(until - t0) reads as floor(until - t) or one more); or
+// when have is more than untilSlack seconds short of want.
+func lifetimeStaleUntil(have, want uint32) bool {
+	if have == lifeForever || want == lifeForever {
+		return have != want
+	}
+	return uint64(have) > uint64(want)+1 || uint64(have)+untilSlack < uint64(want)
 }
 
 func lifeString(v uint32) string {
@@ -598,7 +661,7 @@ func readdLost(in planInput, r *planResult, killer int, x v4entry, matchedBy []i
 		// cannot reach here, its old address is ours and deleted).
 		t := &in.want[matchedBy[x.have]-1]
 		h := &in.have[x.have]
-		a = fromSpec(&t.spec, t.ifindex, in.owner)
+		a = fromSpec(&t.spec, t.ifindex, in.owner, in.now)
 		a.proto = keepProto(h, in)
 	}
 	a.flags &^= unixIFA_F_SECONDARY | unixIFA_F_PERMANENT | unixIFA_F_DEPRECATED | unixIFA_F_TENTATIVE

@@ -393,7 +393,7 @@ func TestStatusSpecRoundTrip(t *testing.T) {
 		{Link: "veth0", Address: p("10.0.0.1/32"), Peer: netip.MustParseAddr("10.0.0.2"), Scope: "link"},
 	} {
 		s.Normalize()
-		w := fromSpec(&s, 2, owner)
+		w := fromSpec(&s, 2, owner, time.Time{})
 		got := w.status().Spec()
 		got.Normalize()
 		if diff := cmp.Diff(s, got, cmp.Comparer(func(a, b netip.Addr) bool { return a == b }), cmp.Comparer(func(a, b netip.Prefix) bool { return a == b })); diff != "" {
@@ -435,5 +435,201 @@ func TestDiffRefresh(t *testing.T) {
 	}
 	if len(r.ops) != 1 || r.ops[0].kind != opReplace || r.ops[0].a.valid != 3600 || r.ops[0].a.preferred != 1800 {
 		t.Fatalf("want one replace with both lifetimes, got %+v", r.ops)
+	}
+}
+
+// now0 is the time the diffs of Specs with ValidUntil are planned at.
+var now0 = time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
+
+func TestSecondsLeft(t *testing.T) {
+	for _, tc := range []struct {
+		d    time.Duration
+		want uint32
+	}{
+		{-time.Hour, 0},
+		{0, 0},
+		{999 * time.Millisecond, 0},
+		{time.Second, 1},
+		{1999 * time.Millisecond, 1},
+		{time.Hour + 500*time.Millisecond, 3600},
+		{maxLifetime, 0xFFFFFFFE},
+		{200 * 365 * 24 * time.Hour, 0xFFFFFFFE},
+	} {
+		if got := secondsLeft(now0.Add(tc.d), now0); got != tc.want {
+			t.Errorf("secondsLeft(now+%v) = %d, want %d", tc.d, got, tc.want)
+		}
+	}
+}
+
+func TestLifetimeStaleUntil(t *testing.T) {
+	for _, tc := range []struct {
+		have, want uint32
+		stale      bool
+	}{
+		{lifeForever, lifeForever, false},
+		{lifeForever, 100, true},
+		{100, lifeForever, true},
+		{100, 100, false},
+		{101, 100, false}, // the kernel's rounding
+		{102, 100, true},  // the kernel would keep it longer
+		{98, 100, false},
+		{97, 100, true}, // renewed
+		{50, 100, true}, // unlike a relative lifetime, not half
+		{0, 0, false},
+		{1, 0, false},
+		{0, 2, false},
+		{0, 3, true},
+	} {
+		if got := lifetimeStaleUntil(tc.have, tc.want); got != tc.stale {
+			t.Errorf("lifetimeStaleUntil(%d, %d) = %v, want %v", tc.have, tc.want, got, tc.stale)
+		}
+	}
+}
+
+func TestDiffUntil(t *testing.T) {
+	want := targets(t, Spec{Link: "veth0", Address: p("192.0.2.10/24"),
+		ValidUntil: now0.Add(time.Hour + 900*time.Millisecond), PreferredUntil: now0.Add(30*time.Minute + 100*time.Millisecond)})
+	r := runDiff(t, planInput{want: want, marks: true, now: now0})
+	if diff := cmp.Diff([]string{"+ address 192.0.2.10/24 dev veth0"}, lines(r.plan())); diff != "" {
+		t.Fatalf("plan (-want +got):\n%s", diff)
+	}
+	if o := r.ops[0]; o.kind != opAdd || o.a.valid != 3600 || o.a.preferred != 1800 {
+		t.Fatalf("want an add with valid 3600 and preferred 1800 (whole seconds left, rounded down), got %+v", o)
+	}
+	for _, tc := range []struct {
+		name             string
+		valid, preferred time.Duration
+		deprecated       bool
+		want             []string
+	}{
+		{name: "as wanted", valid: time.Hour, preferred: 30 * time.Minute},
+		{name: "one more (rounding)", valid: time.Hour + time.Second, preferred: 30*time.Minute + time.Second},
+		{name: "two short", valid: time.Hour - 2*time.Second, preferred: 30*time.Minute - 2*time.Second},
+		{name: "two more", valid: time.Hour + 2*time.Second, preferred: 30 * time.Minute,
+			want: []string{"~ address 192.0.2.10/24 dev veth0 validLifetime 1h0m2s -> 1h0m0s"}},
+		{name: "three short (renewed)", valid: time.Hour - 3*time.Second, preferred: 30*time.Minute - 3*time.Second,
+			want: []string{
+				"~ address 192.0.2.10/24 dev veth0 validLifetime 59m57s -> 1h0m0s",
+				"~ address 192.0.2.10/24 dev veth0 preferredLifetime 29m57s -> 30m0s",
+			}},
+		{name: "preferred ran out", valid: time.Hour, deprecated: true,
+			want: []string{"~ address 192.0.2.10/24 dev veth0 preferredLifetime 0s -> 30m0s"}},
+		{name: "forever", want: []string{
+			"~ address 192.0.2.10/24 dev veth0 validLifetime forever -> 1h0m0s",
+			"~ address 192.0.2.10/24 dev veth0 preferredLifetime forever -> 30m0s",
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			st := Status{Link: "veth0", Address: p("192.0.2.10/24"), Protocol: owner, ValidLifetime: tc.valid, PreferredLifetime: tc.preferred}
+			if tc.deprecated {
+				st.Flags = []string{"deprecated"}
+			}
+			r := runDiff(t, planInput{want: want, marks: true, now: now0, have: have(st)})
+			if diff := cmp.Diff(tc.want, lines(r.plan())); diff != "" {
+				t.Fatalf("plan (-want +got):\n%s", diff)
+			}
+			if len(tc.want) > 0 && (len(r.ops) != 1 || r.ops[0].kind != opReplace || r.ops[0].a.valid != 3600 || r.ops[0].a.preferred != 1800) {
+				t.Fatalf("want one replace with both lifetimes, got %+v", r.ops)
+			}
+		})
+	}
+}
+
+// kernelLife is what the kernel reports at t for a lifetime of secs
+// seconds written at t0: the seconds written less the whole seconds passed
+// (net/ipv4/devinet.c inet_fill_ifaddr, net/ipv6/addrconf.c
+// inet6_fill_ifaddr).
+func kernelLife(secs uint32, t0, t time.Time) time.Duration {
+	passed := uint32(t.Sub(t0) / time.Second)
+	if passed >= secs {
+		return 0
+	}
+	return time.Duration(secs-passed) * time.Second
+}
+
+// TestDiffUntilPasses replays many passes with the same ValidUntil against
+// the kernel's countdown: after the write that sets it, none writes, at any
+// fraction of a second of ValidUntil and of the passes; a later ValidUntil
+// (a renewal) is one write.
+func TestDiffUntilPasses(t *testing.T) {
+	for frac := time.Duration(0); frac < time.Second; frac += 50 * time.Millisecond {
+		spec := Spec{Link: "veth0", Address: p("2001:db8::10/64"), Flags: []string{"nodad"},
+			ValidUntil: now0.Add(100*time.Second + frac), PreferredUntil: now0.Add(40*time.Second + frac)}
+		want := targets(t, spec)
+		r := runDiff(t, planInput{want: want, marks: true, now: now0})
+		if len(r.ops) != 1 || r.ops[0].kind != opAdd {
+			t.Fatalf("first pass: %+v", r.ops)
+		}
+		written := r.ops[0].a
+		for step := time.Duration(0); step < 95*time.Second; step += 130 * time.Millisecond {
+			now := now0.Add(step)
+			st := Status{Link: "veth0", Address: p("2001:db8::10/64"), Flags: []string{"nodad"}, Protocol: owner,
+				ValidLifetime: kernelLife(written.valid, now0, now), PreferredLifetime: kernelLife(written.preferred, now0, now)}
+			if st.PreferredLifetime == 0 {
+				st.Flags = append(st.Flags, "deprecated")
+			}
+			r := runDiff(t, planInput{want: want, marks: true, now: now, have: have(st)})
+			if len(r.ops) != 0 {
+				t.Fatalf("ValidUntil now+100s+%v, pass at +%v, kernel %v/%v: want no writes, got\n%s",
+					frac, step, st.ValidLifetime, st.PreferredLifetime, r.plan())
+			}
+			// The kernel never keeps the address past ValidUntil.
+			if end := now0.Add(time.Duration(written.valid) * time.Second); end.After(spec.ValidUntil) {
+				t.Fatalf("written lifetime ends at %v, after ValidUntil %v", end, spec.ValidUntil)
+			}
+			if step >= 50*time.Second {
+				renewed := spec
+				renewed.ValidUntil = now.Add(100*time.Second + frac)
+				renewed.PreferredUntil = now.Add(40*time.Second + frac)
+				r := runDiff(t, planInput{want: targets(t, renewed), marks: true, now: now, have: have(st)})
+				if len(r.ops) != 1 || r.ops[0].kind != opReplace {
+					t.Fatalf("renewal at +%v: want one replace, got\n%s", step, r.plan())
+				}
+			}
+		}
+	}
+}
+
+func TestDiffUntilExpired(t *testing.T) {
+	expired := Spec{Link: "veth0", Address: p("192.0.2.10/24"), ValidUntil: now0.Add(999 * time.Millisecond)}
+	live := Spec{Link: "veth0", Address: p("192.0.2.11/24"), ValidUntil: now0.Add(time.Minute), PreferredUntil: now0.Add(-time.Second)}
+	want := targets(t, expired, live)
+	warning := "! address 192.0.2.10/24 dev veth0: validUntil 2030-01-02T03:04:05.999Z is past or less than a second away: not added"
+
+	r := runDiff(t, planInput{want: want, marks: true, now: now0})
+	if diff := cmp.Diff([]string{"+ address 192.0.2.11/24 dev veth0", warning}, lines(r.plan())); diff != "" {
+		t.Fatalf("plan (-want +got):\n%s", diff)
+	}
+	if a := r.ops[0].a; a.valid != 60 || a.preferred != 0 {
+		t.Fatalf("a passed PreferredUntil is a preferred lifetime of 0 (deprecated): %+v", a)
+	}
+
+	ours := Status{Link: "veth0", Address: p("192.0.2.10/24"), Protocol: owner, ValidLifetime: time.Second, PreferredLifetime: time.Second}
+	alive := Status{Link: "veth0", Address: p("192.0.2.11/24"), Protocol: owner, ValidLifetime: time.Minute, Flags: []string{"deprecated"}}
+	r = runDiff(t, planInput{want: want, marks: true, now: now0, have: have(ours, alive)})
+	if diff := cmp.Diff([]string{"no changes", warning}, lines(r.plan())); diff != "" {
+		t.Fatalf("without prune, an expired address is left to the kernel (-want +got):\n%s", diff)
+	}
+	r = runDiff(t, planInput{want: want, marks: true, prune: true, now: now0, have: have(ours, alive)})
+	if diff := cmp.Diff([]string{"- address 192.0.2.10/24 dev veth0", warning}, lines(r.plan())); diff != "" {
+		t.Fatalf("with prune, an expired address of ours is deleted (-want +got):\n%s", diff)
+	}
+	notOurs := ours
+	notOurs.Protocol = 0
+	r = runDiff(t, planInput{want: want, marks: true, prune: true, now: now0, have: have(notOurs, alive)})
+	if diff := cmp.Diff([]string{"no changes", warning}, lines(r.plan())); diff != "" {
+		t.Fatalf("an expired address not ours is never deleted (-want +got):\n%s", diff)
+	}
+}
+
+func TestDiffUntilRefresh(t *testing.T) {
+	want := targets(t, Spec{Link: "veth0", Address: p("192.0.2.10/24"), ValidUntil: now0.Add(time.Minute)})
+	st := Status{Link: "veth0", Address: p("192.0.2.10/24"), Protocol: owner, ValidLifetime: time.Minute, PreferredLifetime: time.Minute}
+	if r := runDiff(t, planInput{want: want, marks: true, now: now0, have: have(st)}); len(r.ops) != 0 {
+		t.Fatalf("without refresh: %v", r.plan())
+	}
+	r := runDiff(t, planInput{want: want, marks: true, refresh: true, now: now0, have: have(st)})
+	if len(r.ops) != 1 || r.ops[0].kind != opReplace || r.ops[0].a.valid != 60 {
+		t.Fatalf("with refresh, want one replace: %+v", r.ops)
 	}
 }

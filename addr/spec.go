@@ -18,7 +18,8 @@ import (
 // forever, no broadcast address, metric 0.
 //
 // In YAML, lifetimes are durations such as "1h" or "90s"; in JSON they are
-// nanoseconds (Go's time.Duration encoding).
+// nanoseconds (Go's time.Duration encoding). ValidUntil and PreferredUntil
+// are RFC 3339 times in both.
 type Spec struct {
 	// Link is the name of the link that carries the address.
 	Link string `json:"link" yaml:"link"`
@@ -53,6 +54,25 @@ type Spec struct {
 	// connections; zero means forever, or, when ValidLifetime is set, the
 	// same as ValidLifetime. It must not exceed ValidLifetime.
 	PreferredLifetime time.Duration `json:"preferredLifetime,omitempty" yaml:"preferredLifetime,omitempty"`
+	// ValidUntil is when the address goes: an absolute end instead of the
+	// relative ValidLifetime, with which it cannot be combined (nor with
+	// PreferredLifetime). Zero: not used. Plan and Apply give the kernel
+	// the whole seconds that remain, rounded down, so the kernel removes
+	// the address by ValidUntil even when nobody applies again (a daemon
+	// that died). Less than one second before ValidUntil, or after it, the
+	// address is expired: it is not added, and an existing one is left to
+	// the kernel (or, with netprim.WithPrune, deleted if it is ours). The
+	// remaining time is counted on the monotonic clock when ValidUntil
+	// carries a monotonic reading (a time derived from time.Now in this
+	// process), so a step of the wall clock does not move it. See
+	// "Lifetimes" in the package documentation for when Apply writes.
+	ValidUntil time.Time `json:"validUntil,omitzero" yaml:"validUntil,omitempty"`
+	// PreferredUntil is when the address stops being preferred for new
+	// connections, an absolute end like ValidUntil, which it needs and must
+	// not be after. Zero: the same as ValidUntil. Once it has passed and
+	// ValidUntil has not, the address is kept deprecated (preferred
+	// lifetime 0).
+	PreferredUntil time.Time `json:"preferredUntil,omitzero" yaml:"preferredUntil,omitempty"`
 	// Broadcast is the IPv4 broadcast address. Zero: none (what
 	// "ip address add" does without "brd").
 	Broadcast netip.Addr `json:"broadcast,omitzero" yaml:"broadcast"`
@@ -222,6 +242,18 @@ func (s Spec) validate() error {
 	if s.ValidLifetime > 0 && s.PreferredLifetime > s.ValidLifetime {
 		return fieldError("preferredLifetime", "%v is longer than validLifetime %v", s.PreferredLifetime, s.ValidLifetime)
 	}
+	switch {
+	case s.ValidUntil.IsZero() && !s.PreferredUntil.IsZero():
+		return fieldError("preferredUntil", "needs validUntil")
+	case s.ValidUntil.IsZero():
+	case s.ValidLifetime != 0:
+		return fieldError("validUntil", "cannot be combined with validLifetime: give an absolute or a relative lifetime")
+	case s.PreferredLifetime != 0:
+		return fieldError("preferredLifetime", "cannot be combined with validUntil: use preferredUntil")
+	case s.PreferredUntil.After(s.ValidUntil):
+		return fieldError("preferredUntil", "%s is after validUntil %s",
+			s.PreferredUntil.Format(time.RFC3339Nano), s.ValidUntil.Format(time.RFC3339Nano))
+	}
 	if s.Broadcast.IsValid() {
 		switch {
 		case !v4:
@@ -255,10 +287,12 @@ func validLinkName(name string) error {
 // Normalize fills defaults so that two Specs that mean the same address
 // compare equal: the scope by address type, the IPv4 label (the link name),
 // flags in canonical spelling, sorted and without duplicates, the preferred
-// lifetime equal to a finite valid lifetime when unset, and AutoBroadcast
-// replaced by the computed Broadcast. Invalid values are left for Validate
-// to report (Validate checks a normalized copy): AutoBroadcast stays on an
-// IPv6 address or next to a Broadcast it contradicts.
+// lifetime equal to a finite valid lifetime when unset, PreferredUntil
+// equal to ValidUntil when unset, and AutoBroadcast replaced by the
+// computed Broadcast. Invalid values are left for Validate to report
+// (Validate checks a normalized copy): AutoBroadcast stays on an IPv6
+// address or next to a Broadcast it contradicts. Times are kept as given
+// (with their monotonic reading and location).
 func (s *Spec) Normalize() {
 	a := s.Address.Addr()
 	if s.Scope == "" {
@@ -282,6 +316,9 @@ func (s *Spec) Normalize() {
 	}
 	if s.ValidLifetime > 0 && s.PreferredLifetime == 0 {
 		s.PreferredLifetime = s.ValidLifetime
+	}
+	if !s.ValidUntil.IsZero() && s.PreferredUntil.IsZero() {
+		s.PreferredUntil = s.ValidUntil
 	}
 	if s.AutoBroadcast && a.Is4() {
 		if b := autoBroadcast(s.Address); !s.Broadcast.IsValid() || s.Broadcast == b {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"gopkg.in/yaml.v3"
 
 	"github.com/netprim/netprim"
 )
@@ -23,6 +24,7 @@ func TestValidate(t *testing.T) {
 	base4 := Spec{Link: "veth0", Address: p("192.0.2.10/24")}
 	base6 := Spec{Link: "veth0", Address: p("2001:db8::10/64")}
 	with := func(s Spec, f func(*Spec)) Spec { f(&s); return s }
+	until := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
 	for _, tc := range []struct {
 		name string
 		spec Spec
@@ -72,6 +74,25 @@ func TestValidate(t *testing.T) {
 		{"preferred fraction", with(base4, func(s *Spec) { s.PreferredLifetime = time.Millisecond }), "preferredLifetime: invalid spec"},
 		{"preferred over valid", with(base4, func(s *Spec) { s.ValidLifetime = time.Minute; s.PreferredLifetime = time.Hour }), "preferredLifetime: invalid spec: 1h0m0s is longer than validLifetime 1m0s"},
 		{"preferred finite, valid forever", with(base4, func(s *Spec) { s.PreferredLifetime = time.Hour }), ""},
+
+		{"validUntil", with(base4, func(s *Spec) { s.ValidUntil = until }), ""},
+		{"validUntil past", with(base4, func(s *Spec) { s.ValidUntil = time.Unix(1, 0) }), ""},
+		{"preferredUntil", with(base6, func(s *Spec) { s.ValidUntil = until; s.PreferredUntil = until.Add(-time.Hour) }), ""},
+		{"preferredUntil equal", with(base6, func(s *Spec) { s.ValidUntil = until; s.PreferredUntil = until }), ""},
+		{"validUntil with validLifetime", with(base4, func(s *Spec) { s.ValidUntil = until; s.ValidLifetime = time.Hour }),
+			"validUntil: invalid spec: cannot be combined with validLifetime"},
+		{"validUntil with preferredLifetime", with(base4, func(s *Spec) { s.ValidUntil = until; s.PreferredLifetime = time.Hour }),
+			"preferredLifetime: invalid spec: cannot be combined with validUntil"},
+		{"preferredUntil with preferredLifetime", with(base4, func(s *Spec) {
+			s.ValidUntil = until
+			s.PreferredUntil = until
+			s.PreferredLifetime = time.Hour
+		}), "preferredLifetime: invalid spec: cannot be combined with validUntil"},
+		{"preferredUntil alone", with(base4, func(s *Spec) { s.PreferredUntil = until }), "preferredUntil: invalid spec: needs validUntil"},
+		{"preferredUntil with validLifetime", with(base4, func(s *Spec) { s.PreferredUntil = until; s.ValidLifetime = time.Hour }),
+			"preferredUntil: invalid spec: needs validUntil"},
+		{"preferredUntil after validUntil", with(base4, func(s *Spec) { s.ValidUntil = until; s.PreferredUntil = until.Add(time.Nanosecond) }),
+			"preferredUntil: invalid spec: 2030-01-02T03:04:05.000000001Z is after validUntil 2030-01-02T03:04:05Z"},
 
 		{"broadcast ipv6", with(base6, func(s *Spec) { s.Broadcast = a("2001:db8::ff") }), "broadcast: invalid spec: IPv6 has no broadcast"},
 		{"broadcast family", with(base4, func(s *Spec) { s.Broadcast = a("::1") }), "broadcast: invalid spec"},
@@ -139,6 +160,10 @@ func TestNormalize(t *testing.T) {
 			Spec{Link: "veth0", Address: p("2001:db8::1/64"), Scope: "global"}},
 		{"preferred follows valid", Spec{Link: "veth0", Address: p("2001:db8::1/64"), ValidLifetime: time.Hour},
 			Spec{Link: "veth0", Address: p("2001:db8::1/64"), Scope: "global", ValidLifetime: time.Hour, PreferredLifetime: time.Hour}},
+		{"preferredUntil follows validUntil", Spec{Link: "veth0", Address: p("2001:db8::1/64"), ValidUntil: time.Unix(1e9, 5)},
+			Spec{Link: "veth0", Address: p("2001:db8::1/64"), Scope: "global", ValidUntil: time.Unix(1e9, 5), PreferredUntil: time.Unix(1e9, 5)}},
+		{"preferredUntil kept", Spec{Link: "veth0", Address: p("2001:db8::1/64"), ValidUntil: time.Unix(1e9, 5), PreferredUntil: time.Unix(1e9, 0)},
+			Spec{Link: "veth0", Address: p("2001:db8::1/64"), Scope: "global", ValidUntil: time.Unix(1e9, 5), PreferredUntil: time.Unix(1e9, 0)}},
 		{"auto broadcast", Spec{Link: "veth0", Address: p("192.0.2.10/25"), AutoBroadcast: true},
 			Spec{Link: "veth0", Address: p("192.0.2.10/25"), Scope: "global", Label: "veth0", Broadcast: a("192.0.2.127")}},
 		{"auto broadcast /31 has none", Spec{Link: "veth0", Address: p("192.0.2.10/31"), AutoBroadcast: true},
@@ -173,6 +198,29 @@ func TestSpecJSON(t *testing.T) {
 		Flags: []string{"noprefixroute"}, ValidLifetime: time.Hour, PreferredLifetime: time.Minute, Broadcast: netip.MustParseAddr("192.0.2.255"), Metric: 7}
 	if diff := cmp.Diff(want, s, cmpNetip...); diff != "" {
 		t.Fatalf("(-want +got):\n%s", diff)
+	}
+	in = `{"link":"veth0","address":"192.0.2.10/24","validUntil":"2030-01-02T03:04:05.5Z","preferredUntil":"2030-01-02T02:04:05Z"}`
+	s = Spec{}
+	if err := json.Unmarshal([]byte(in), &s); err != nil {
+		t.Fatal(err)
+	}
+	want = Spec{Link: "veth0", Address: p("192.0.2.10/24"),
+		ValidUntil: time.Date(2030, 1, 2, 3, 4, 5, 5e8, time.UTC), PreferredUntil: time.Date(2030, 1, 2, 2, 4, 5, 0, time.UTC)}
+	if diff := cmp.Diff(want, s, cmpNetip...); diff != "" {
+		t.Fatalf("(-want +got):\n%s", diff)
+	}
+	if out, err := json.Marshal(s); err != nil || string(out) != in {
+		t.Fatalf("marshal: %s, %v; want %s", out, err, in)
+	}
+	var y Spec
+	if err := yaml.Unmarshal([]byte("link: veth0\naddress: 192.0.2.10/24\nvalidUntil: 2030-01-02T03:04:05.5Z\n"), &y); err != nil {
+		t.Fatal(err)
+	}
+	if !y.ValidUntil.Equal(want.ValidUntil) || !y.PreferredUntil.IsZero() {
+		t.Fatalf("yaml: %+v", y)
+	}
+	if out, err := yaml.Marshal(Spec{Link: "veth0", Address: p("192.0.2.10/24")}); err != nil || strings.Contains(string(out), "Until") {
+		t.Fatalf("yaml: zero times must be left out: %s, %v", out, err)
 	}
 	out, err := json.Marshal(Spec{Link: "veth0", Address: p("192.0.2.10/24")})
 	if err != nil {
@@ -217,7 +265,7 @@ func FuzzSpec(f *testing.F) {
 		if diff := cmp.Diff(n, again, cmpNetip...); diff != "" {
 			t.Fatalf("Normalize is not idempotent:\n%s", diff)
 		}
-		k := fromSpec(&n, 7, owner)
+		k := fromSpec(&n, 7, owner, time.Time{})
 		back := k.status().Spec()
 		back.Normalize()
 		if diff := cmp.Diff(n, back, cmpNetip...); diff != "" {
