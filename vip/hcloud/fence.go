@@ -43,6 +43,9 @@ func fenced(ctx context.Context, term vip.Term, call func(context.Context) error
 		case err == nil:
 			return nil
 		case errors.Is(context.Cause(cctx), errTermEnded):
+			if errors.Is(err, errTermEnded) { // the HTTP client reports the cause
+				return fmt.Errorf("term %s: %w", term.ID(), err)
+			}
 			return fmt.Errorf("term %s: %w: %w", term.ID(), errTermEnded, err)
 		case ctx.Err() == nil && errors.Is(fctx.Err(), context.DeadlineExceeded):
 			return fmt.Errorf("term %s: %w: %w", term.ID(), errProofRanOut, err)
