@@ -4,13 +4,17 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log"
 	"net"
 	"net/netip"
 	"os"
+	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -475,6 +479,38 @@ func TestAnnouncerErrors(t *testing.T) {
 	}
 }
 
+// permissionChildEnv marks the child process of TestAnnouncerPermission.
+const permissionChildEnv = "NETPRIM_VIP_PERMISSION_CHILD"
+
+// TestAnnouncerPermission: without CAP_NET_RAW over the namespace
+// NewAnnouncer fails with ErrPermission naming the capability. The test
+// runs itself again as root of a new user namespace that does not own
+// the network namespace it is in, so it has no capability there; the child
+// only tries to open the socket, which the kernel refuses.
+func TestAnnouncerPermission(t *testing.T) {
+	if os.Getenv(permissionChildEnv) != "" {
+		_, err := vip.NewAnnouncer(nil, "lo")
+		if !errors.Is(err, netprim.ErrPermission) || !strings.Contains(err.Error(), "CAP_NET_RAW") {
+			t.Fatalf("NewAnnouncer without CAP_NET_RAW: %v, want ErrPermission naming CAP_NET_RAW", err)
+		}
+		return
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^TestAnnouncerPermission$", "-test.v")
+	cmd.Env = append(os.Environ(), permissionChildEnv+"=1")
+	cmd.SysProcAttr = &syscall.SysProcAttr{
+		Cloneflags:  syscall.CLONE_NEWUSER,
+		UidMappings: []syscall.SysProcIDMap{{ContainerID: 0, HostID: os.Geteuid(), Size: 1}},
+		GidMappings: []syscall.SysProcIDMap{{ContainerID: 0, HostID: os.Getegid(), Size: 1}},
+	}
+	out, err := cmd.CombinedOutput()
+	if err != nil && len(out) == 0 {
+		t.Skipf("cannot start a process in a new user namespace: %v", err)
+	}
+	if err != nil || !strings.Contains(string(out), "--- PASS: TestAnnouncerPermission") {
+		t.Fatalf("child in a user namespace without CAP_NET_RAW: %v\n%s", err, out)
+	}
+}
+
 // TestAnnounceFollowsLink: after the link was deleted and a link of the
 // same name created (new index, new MAC), the next round goes out on the
 // new link with the new MAC.
@@ -539,4 +575,23 @@ func BenchmarkAnnounce(b *testing.B) {
 		}
 		b.ReportMetric(float64(total.Microseconds())/float64(b.N), "us/first-frame")
 	})
+}
+
+// The new owner of a shared IP, which it has just added to eth0, tells the
+// link's neighbours: a round at once, four more 1.1 s apart (the
+// defaults), then one every 3 s for as long as it owns the address.
+func ExampleAnnouncer_Run() {
+	a, err := vip.NewAnnouncer(nil, "eth0")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer a.Close()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	a.Run(ctx, netip.MustParseAddr("192.0.2.10"), vip.AnnounceOptions{Refresh: 3 * time.Second},
+		func(round int, at time.Time, err error) {
+			if err != nil {
+				log.Printf("announcement round %d: %v", round, err)
+			}
+		})
 }
