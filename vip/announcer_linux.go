@@ -145,7 +145,9 @@ func (a *Announcer) mac() (net.HardwareAddr, error) {
 // neighbour advertisement from ip to ff02::1 (override set, solicited and
 // router clear, hop limit 255) with a target link-layer address option
 // carrying the link's MAC. The IPv6 source address is ip itself, which the
-// owner has on the link (added with nodad, so it is usable at once).
+// owner has on the link (added with nodad, so it is usable at once). The
+// reply carries the link's MAC as target MAC because Linux counts a reply
+// as gratuitous, and lets it override a recent entry, only then.
 //
 // Announce returns an error wrapping netprim.ErrInvalidSpec for an address
 // that cannot be announced (invalid, unspecified, loopback, multicast),
