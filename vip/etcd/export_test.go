@@ -1,0 +1,11 @@
+package etcd
+
+import "time"
+
+// LastProvenUntil returns the latest ProvenUntil t ever had, also after it
+// ended (when ProvenUntil is zero).
+func LastProvenUntil(t *Term) time.Time {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.last
+}
