@@ -159,9 +159,10 @@ const (
 	// (INIT-REBOOT) or a lease lost before.
 	EventBound EventKind = iota + 1
 	// EventRenewed: the server extended the lease and nothing in the
-	// specs changed. The kernel's countdown of the address's lifetimes
-	// must restart: a reconcile.Source.Set of an equal state runs no
-	// pass, so also call Reconciler.Trigger(reconcile.StageAddresses).
+	// specs changed but the end of the address's lifetimes (its
+	// addr.Spec.ValidUntil, the new expiry). Setting them as a
+	// reconcile.Source's state runs a pass, which moves the kernel's
+	// countdown to the new end in place.
 	EventRenewed
 	// EventChanged: the server extended the lease with other parameters
 	// (or another address); Specs are the new ones.

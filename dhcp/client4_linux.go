@@ -83,7 +83,7 @@ func (r *run4) loop(ctx context.Context) error {
 				break
 			}
 			kind := EventRenewed
-			if nl.Address != l.Address || !nl.Specs(r.cfg.Specs).Equal(r.specs) {
+			if nl.Address != l.Address || !nl.Specs(r.cfg.Specs).equal(r.specs, false) {
 				kind = EventChanged
 			}
 			l = nl

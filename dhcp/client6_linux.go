@@ -263,7 +263,7 @@ func (r *run6) loop(ctx context.Context) error {
 				break
 			}
 			kind := EventRenewed
-			if nl.Address != l.Address || !nl.Specs(r.cfg.Specs).Equal(r.specs) {
+			if nl.Address != l.Address || !nl.Specs(r.cfg.Specs).equal(r.specs, false) {
 				kind = EventChanged
 			}
 			l = nl

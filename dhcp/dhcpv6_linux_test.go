@@ -42,12 +42,12 @@ func TestDHCPv6Dnsmasq(t *testing.T) {
 				"--dhcp-rapid-commit",
 			)
 			root := t.TempDir()
-			rc, src := reconciler(t, l.C, root)
+			src := reconciler(t, l.C, root)
 			ev := newEvents()
 			c, err := dhcp.NewClient6(l.C.Namespace, dhcp.Config6{
 				Link: clientLink, NoRapidCommit: !rapid, Release: true,
 				Timing:  dhcp.Timing{Initial: 200 * time.Millisecond, Max: time.Second},
-				OnEvent: feed(t, rc, src, ev),
+				OnEvent: feed(t, src, ev),
 			})
 			if err != nil {
 				t.Fatal(err)

@@ -124,7 +124,7 @@ func TestAcquireDnsmasq(t *testing.T) {
 	l := newLab(t)
 	srv := l.dnsmasq(t, dnsmasqOptions...)
 	root := t.TempDir()
-	rc, src := reconciler(t, l.C, root)
+	src := reconciler(t, l.C, root)
 	ev := newEvents()
 	c, err := dhcp.NewClient(l.C.Namespace, dhcp.Config{
 		Link:      clientLink,
@@ -132,7 +132,7 @@ func TestAcquireDnsmasq(t *testing.T) {
 		LeaseFile: filepath.Join(t.TempDir(), "lease.json"),
 		Specs:     dhcp.SpecOptions{RouteMetric: 600, Hostname: true},
 		Timing:    fastTiming,
-		OnEvent:   feed(t, rc, src, ev),
+		OnEvent:   feed(t, src, ev),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -215,10 +215,10 @@ func TestRestartInitReboot(t *testing.T) {
 	hostTier(t)
 	l := newLab(t)
 	srv := l.dnsmasq(t, "--dhcp-range=10.77.0.50,10.77.0.99,255.255.255.0,2m", "--dhcp-option=option:router,10.77.0.1")
-	rc, src := reconciler(t, l.C, t.TempDir())
+	src := reconciler(t, l.C, t.TempDir())
 	file := filepath.Join(t.TempDir(), "lease.json")
 	ev := newEvents()
-	cfg := dhcp.Config{Link: clientLink, LeaseFile: file, Timing: fastTiming, OnEvent: feed(t, rc, src, ev)}
+	cfg := dhcp.Config{Link: clientLink, LeaseFile: file, Timing: fastTiming, OnEvent: feed(t, src, ev)}
 	c1, err := dhcp.NewClient(l.C.Namespace, cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -263,10 +263,10 @@ func TestReleaseOnStop(t *testing.T) {
 	hostTier(t)
 	l := newLab(t)
 	srv := l.dnsmasq(t, "--dhcp-range=10.77.0.50,10.77.0.99,255.255.255.0,2m")
-	rc, src := reconciler(t, l.C, t.TempDir())
+	src := reconciler(t, l.C, t.TempDir())
 	ev := newEvents()
 	file := filepath.Join(t.TempDir(), "lease.json")
-	c, err := dhcp.NewClient(l.C.Namespace, dhcp.Config{Link: clientLink, Release: true, LeaseFile: file, Timing: fastTiming, OnEvent: feed(t, rc, src, ev)})
+	c, err := dhcp.NewClient(l.C.Namespace, dhcp.Config{Link: clientLink, Release: true, LeaseFile: file, Timing: fastTiming, OnEvent: feed(t, src, ev)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,7 @@
 // Package dhcp gives a network daemon DHCPv4 and DHCPv6 clients whose
-// leases become netprim specs: the leased address (with the lease's
-// lifetimes, so the kernel drops it by itself once nobody refreshes it),
+// leases become netprim specs: the leased address (its lifetimes ending
+// when the lease does, so the kernel drops it by itself when the lease
+// runs out unrenewed),
 // routes, the link MTU and the resolvers, ready to be contributed by a
 // reconcile.Source and withdrawn when the lease ends.
 //
@@ -54,8 +55,8 @@
 // same. A dropped subnet mask is replaced by the address's classful mask.
 //
 // Lease.Specs makes the objects: the address with the subnet's broadcast
-// address and valid and preferred lifetimes equal to the lease time less
-// LifetimeSlack; a default route via the first router, or, when option 121
+// address and the lease's expiry as its absolute end (addr.Spec.ValidUntil,
+// BoundAt plus the lease time); a default route via the first router, or, when option 121
 // is present, its routes instead (RFC 3442), each gateway outside the
 // subnet with an on-link /32 route and the route marked on-link; routes
 // get SpecOptions.RouteMetric (DefaultRouteMetric) and RouteTable; the DNS
@@ -66,30 +67,22 @@
 // # Events
 //
 // Config.OnEvent receives every change: EventBound (a lease was
-// obtained), EventRenewed (extended, specs unchanged), EventChanged
-// (extended with other parameters), EventExpired (ran out, or the server
-// refused it with a NAK), EventReleased, EventDeclined and EventRefused.
-// After Bound, Renewed and Changed, Event.Specs are what the source should
-// contribute; after Expired and Released it should clear. A renewal that
-// keeps the address keeps the specs; the Reconciler, triggered for its
-// addresses stage (a Set of an equal state runs no pass), refreshes the
-// address's lifetimes in place: the kernel never deletes and re-adds it.
-// Without that refresh the kernel would remove the address when the first
-// binding's lifetime ran out, while the renewed lease still holds. Package
-// addr refreshes a lifetime only once less than half of it remains, and
-// whether that is so at the moment of a renewal depends on the server's
-// T1 and on when the address was applied; the Reconciler's periodic pass
-// (reconcile.WithResync) refreshes it in any case: keep its period at most
-// a quarter of the shortest lease (the default minute suits leases of
-// four minutes and more).
+// obtained), EventRenewed (extended, nothing changed but its end),
+// EventChanged (extended with other parameters), EventExpired (ran out, or
+// the server refused it with a NAK), EventReleased, EventDeclined and
+// EventRefused. After Bound, Renewed and Changed, Event.Specs are what the
+// source should contribute; after Expired and Released it should clear.
 //
-// That refresh does not know whether the server renewed the lease: a pass
-// restarts the kernel's countdown whenever less than half of it remains.
-// While the client runs it ends the lease itself (EventExpired); if the
-// daemon dies, the kernel drops the address at most LeaseTime less
-// LifetimeSlack after the last pass, which may be after the lease ended
-// (an 8 s lease not renewed, a pass a second, the daemon gone 7.5 s after
-// binding: the address is still there at 9 s, with 2 s left).
+// The address's lifetimes are absolute: the kernel is given the whole
+// seconds left until the lease's expiry (see "Lifetimes" in package addr),
+// so it removes the address when the lease ends, whoever applied it last
+// and whether or not the daemon still runs. A renewal moves the expiry, so
+// the specs of EventRenewed differ from the ones before in
+// addr.Spec.ValidUntil alone: a reconcile.Source.Set of them runs a pass,
+// which rewrites the address's lifetimes in place (one write, the kernel
+// never deletes and re-adds the address). Passes that find the lease
+// unchanged, such as the Reconciler's periodic ones, write nothing and
+// never push the kernel's countdown past the lease's end.
 //
 // # DHCPv6
 //
@@ -101,9 +94,10 @@
 // ends the lease early only when it gives the address a valid lifetime of
 // 0; after NoBinding the client asks for the address with a Request, and
 // a Reply it cannot use (UnspecFail, malformed) is reported as
-// EventRefused while the lease is kept (RFC 8415 18.2.10.1). Its specs are the address
-// as a /128 (the on-link prefix and routes come from router
-// advertisements) with the lease's lifetimes, and the DNS servers (option
+// EventRefused while the lease is kept (RFC 8415 18.2.10.1). Its specs are
+// the address as a /128 (the on-link prefix and routes come from router
+// advertisements) with the IA address's valid and preferred lifetimes as
+// absolute ends (ValidUntil, PreferredUntil), and the DNS servers (option
 // 23) and domain list (option 24). It keeps no lease file.
 //
 // Messages and sockets come from github.com/insomniacslk/dhcp (dhcpv4,

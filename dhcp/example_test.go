@@ -23,10 +23,10 @@ var (
 )
 
 // A DHCP client as a source of a Reconciler: every lease event sets the
-// source to the objects the lease implies (address with the lease's
-// lifetimes, routes, MTU, resolv.conf), a renewal has the addresses
-// stage refresh the lifetimes, and a lease that ends withdraws them. The
-// Reconciler applies them and keeps them applied.
+// source to the objects the lease implies (the address, ending when the
+// lease does, routes, MTU, resolv.conf); a renewal sets the new end, which
+// the Reconciler writes to the kernel in place; a lease that ends
+// withdraws them. The Reconciler applies them and keeps them applied.
 func Example() {
 	ns, err := netprim.OpenNamespace(blue)
 	if err != nil {
@@ -59,11 +59,6 @@ func Example() {
 					Routes:    e.Specs.Routes,
 					Resolvers: e.Specs.Resolvers,
 				})
-				if e.Kind == dhcp.EventRenewed {
-					// The same state: Set runs no pass, but the
-					// address's lifetimes must restart.
-					r.Trigger(reconcile.StageAddresses)
-				}
 			case dhcp.EventExpired, dhcp.EventReleased:
 				src.Clear()
 			}
@@ -113,7 +108,8 @@ func ExampleLease_Specs() {
 	fmt.Println(dropped)
 	s := lease.Specs(dhcp.SpecOptions{RouteMetric: 100})
 	for _, a := range s.Addresses {
-		fmt.Println(a.Address, a.ValidLifetime)
+		// The address ends with the lease.
+		fmt.Println(a.Address, a.ValidUntil.Sub(lease.BoundAt), a.ValidUntil.Equal(lease.Expiry()))
 	}
 	for _, r := range s.Routes {
 		fmt.Println(r.Destination, r.Gateway, r.OnLink)
@@ -121,7 +117,7 @@ func ExampleLease_Specs() {
 	fmt.Println(s.Resolvers.Nameservers, len(s.Links))
 	// Output:
 	// [dhcp: option 26 (interface MTU): invalid spec: 20 is below the minimum 68]
-	// 192.0.2.10/24 59m58s
+	// 192.0.2.10/24 1h0m0s true
 	// 0.0.0.0/0 192.0.2.1 false
 	// 203.0.113.1/32 invalid IP false
 	// 198.51.100.0/24 203.0.113.1 true

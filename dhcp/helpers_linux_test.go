@@ -223,19 +223,14 @@ func stateOf(s dhcp.Specs) reconcile.State {
 }
 
 // feed returns an OnEvent that sets src from each event (clearing it
-// when the lease is gone), has r refresh the address's lifetimes on a
-// renewal, and records the event.
-func feed(t testing.TB, r *reconcile.Reconciler, src *reconcile.Source, ev *events) func(dhcp.Event) {
+// when the lease is gone) and records the event. A renewal's specs carry
+// the lease's new end: setting them runs a pass.
+func feed(t testing.TB, src *reconcile.Source, ev *events) func(dhcp.Event) {
 	return func(e dhcp.Event) {
 		switch e.Kind {
 		case dhcp.EventBound, dhcp.EventRenewed, dhcp.EventChanged:
 			if err := src.Set(stateOf(e.Specs)); err != nil {
 				t.Errorf("source set: %v", err)
-			}
-			if e.Kind == dhcp.EventRenewed {
-				// Same specs: Set runs no pass; the kernel's lifetimes
-				// still need refreshing.
-				r.Trigger(reconcile.StageAddresses)
 			}
 		case dhcp.EventExpired, dhcp.EventReleased:
 			src.Clear()
@@ -244,9 +239,9 @@ func feed(t testing.TB, r *reconcile.Reconciler, src *reconcile.Source, ev *even
 	}
 }
 
-// reconciler returns a started Reconciler for n writing resolver files
-// under root, with a source "dhcp".
-func reconciler(t testing.TB, n *nstest.NS, root string, opts ...reconcile.Option) (*reconcile.Reconciler, *reconcile.Source) {
+// reconciler starts a Reconciler for n writing resolver files under
+// root, closed when t ends, and returns its source "dhcp".
+func reconciler(t testing.TB, n *nstest.NS, root string, opts ...reconcile.Option) *reconcile.Source {
 	t.Helper()
 	if err := os.MkdirAll(filepath.Join(root, "etc"), 0o755); err != nil {
 		t.Fatal(err)
@@ -265,7 +260,23 @@ func reconciler(t testing.TB, n *nstest.NS, root string, opts ...reconcile.Optio
 	if err := r.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
-	return r, src
+	return src
+}
+
+// endsWithLease checks that the kernel does not keep an address past
+// end, the expiry of the lease held: valid, the address's remaining whole
+// seconds read after before, must be less than the time from before to
+// end plus one second of the kernel's rounding and one second for the time
+// between planning and writing the lifetime, and clock ticks. Read the
+// lease after the address: a renewal only moves its end later.
+func endsWithLease(valid uint32, before, end time.Time) error {
+	if end.IsZero() {
+		return fmt.Errorf("no lease held, or an infinite one")
+	}
+	if left := end.Sub(before); time.Duration(valid)*time.Second >= left+2*time.Second {
+		return fmt.Errorf("the kernel keeps the address %d s, past the lease's end in %v", valid, left)
+	}
+	return nil
 }
 
 // run starts c.Run and returns a function that stops it and waits.

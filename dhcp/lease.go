@@ -72,10 +72,14 @@ type Lease struct {
 	// T2 is when the client starts rebinding, after BoundAt: option 59, or
 	// 7/8 of the lease time.
 	T2 time.Duration `json:"t2"`
-	// BoundAt is when the client received the DHCPACK (wall clock). For a
-	// lease taken up again after a restart without an answer from a server
-	// (INIT-REBOOT), it is when it was taken up, and LeaseTime, T1 and T2
-	// are what was left of them (T1 and T2 zero once passed).
+	// BoundAt is when the client received the DHCPACK: time.Now, which
+	// carries a monotonic reading, so that the expiry and the timers count
+	// on the monotonic clock in the process that bound the lease (a step
+	// of the wall clock does not move them); a lease read from a file
+	// counts on the wall clock. For a lease taken up again after a restart
+	// without an answer from a server (INIT-REBOOT), it is when it was
+	// taken up, and LeaseTime, T1 and T2 are what was left of them (T1 and
+	// T2 zero once passed).
 	BoundAt time.Time `json:"boundAt"`
 }
 
@@ -88,8 +92,9 @@ type Route struct {
 	Gateway netip.Addr `json:"gateway,omitzero"`
 }
 
-// Expiry returns when the lease ends, or the zero time for an infinite
-// lease.
+// Expiry returns when the lease ends, BoundAt plus LeaseTime, or the zero
+// time for an infinite lease. It is the ValidUntil of the leased address's
+// spec.
 func (l *Lease) Expiry() time.Time {
 	if l.LeaseTime >= InfiniteLease {
 		return time.Time{}

@@ -43,8 +43,9 @@ type Lease6 struct {
 	BoundAt time.Time `json:"boundAt"`
 }
 
-// Expiry returns when the address's valid lifetime ends, or the zero time
-// for an infinite one.
+// Expiry returns when the address's valid lifetime ends, BoundAt plus
+// ValidLifetime, or the zero time for an infinite one. It is the
+// ValidUntil of the leased address's spec.
 func (l *Lease6) Expiry() time.Time {
 	if l.ValidLifetime >= InfiniteLease {
 		return time.Time{}
@@ -170,8 +171,10 @@ func ParseReply6(link string, m *dhcpv6.Message, iaid [4]byte, now time.Time) (l
 
 // Specs returns the objects the lease implies: the address as a /128 (the
 // on-link prefix comes from router advertisements) with the lease's
-// lifetimes (less LifetimeSlack), and the resolvers. o.RouteMetric and o.RouteTable are not
-// used: a DHCPv6 lease carries no routes.
+// lifetimes as absolute ends (addr.Spec.ValidUntil and PreferredUntil:
+// BoundAt plus the IA address's valid and preferred lifetimes), and the
+// resolvers. o.RouteMetric and o.RouteTable are not used: a DHCPv6 lease
+// carries no routes.
 func (l *Lease6) Specs(o SpecOptions) Specs {
 	var s Specs
 	if l == nil || !l.Address.IsValid() {
@@ -179,13 +182,10 @@ func (l *Lease6) Specs(o SpecOptions) Specs {
 	}
 	a := addr.Spec{Link: l.Link, Address: netip.PrefixFrom(l.Address, 128)}
 	if l.ValidLifetime < InfiniteLease {
-		a.ValidLifetime = addrLifetime(l.ValidLifetime)
-		// A preferred lifetime of 0 (deprecated at once) is one second:
-		// package addr takes 0 as "same as valid".
-		a.PreferredLifetime = min(addrLifetime(l.PreferredLifetime), a.ValidLifetime)
-		if l.PreferredLifetime < time.Second {
-			a.PreferredLifetime = time.Second
-		}
+		// A preferred lifetime of 0 ends at BoundAt: the address is
+		// deprecated at once.
+		a.ValidUntil = l.Expiry()
+		a.PreferredUntil = l.BoundAt.Add(l.PreferredLifetime)
 	}
 	s.Addresses = []addr.Spec{a}
 	if !o.NoDNS && len(l.DNS) > 0 {

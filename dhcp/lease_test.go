@@ -188,11 +188,11 @@ func TestSpecs(t *testing.T) {
 		t.Fatal(err, dropped)
 	}
 	got := l.Specs(dhcp.SpecOptions{RouteMetric: 50, RouteTable: 100, Hostname: true})
-	lt := time.Hour - dhcp.LifetimeSlack
 	want := dhcp.Specs{
 		Links: []link.Spec{{Name: "eth0", MTU: 1400}},
+		// The address ends with the lease: its absolute expiry.
 		Addresses: []addr.Spec{{Link: "eth0", Address: netip.MustParsePrefix("10.0.0.10/24"),
-			Broadcast: netip.MustParseAddr("10.0.0.255"), ValidLifetime: lt, PreferredLifetime: lt}},
+			Broadcast: netip.MustParseAddr("10.0.0.255"), ValidUntil: now.Add(time.Hour)}},
 		Routes: []route.Spec{
 			{Destination: netip.MustParsePrefix("0.0.0.0/0"), Gateway: netip.MustParseAddr("10.0.0.2"), Link: "eth0", Metric: 50, Table: 100},
 			{Destination: netip.MustParsePrefix("10.9.9.9/32"), Link: "eth0", Metric: 50, Table: 100, Scope: route.ScopeLink},
@@ -221,6 +221,13 @@ func TestSpecs(t *testing.T) {
 	if !got.Equal(l.Specs(dhcp.SpecOptions{RouteMetric: 50, RouteTable: 100, Hostname: true})) {
 		t.Errorf("Specs.Equal is false for the same lease")
 	}
+	// The same lease renewed a minute later ends a minute later: its
+	// specs differ (so a source set with them runs a pass).
+	renewed, _, _ := dhcp.ParseAck("eth0", m, now.Add(time.Minute))
+	if rs := renewed.Specs(dhcp.SpecOptions{RouteMetric: 50, RouteTable: 100, Hostname: true}); rs.Equal(got) ||
+		!rs.Addresses[0].ValidUntil.Equal(now.Add(time.Hour+time.Minute)) {
+		t.Errorf("renewed: Specs.Equal is true or the end did not move: %+v", rs.Addresses)
+	}
 	checkSpecs(t, l)
 
 	// Without 121: one default route via the first router, metric
@@ -232,8 +239,43 @@ func TestSpecs(t *testing.T) {
 	}
 	// An infinite lease: lifetimes forever.
 	l, _, _ = dhcp.ParseAck("eth0", ack("10.0.0.10", map[uint8][]byte{51: u32(0xffffffff)}), now)
-	if a := l.Specs(dhcp.SpecOptions{}).Addresses[0]; a.ValidLifetime != 0 || !l.Expiry().IsZero() {
+	if a := l.Specs(dhcp.SpecOptions{}).Addresses[0]; a.ValidLifetime != 0 || !a.ValidUntil.IsZero() || !l.Expiry().IsZero() {
 		t.Errorf("infinite lease: %+v, expiry %v", a, l.Expiry())
+	}
+}
+
+// TestSpecs6 checks the address of a DHCPv6 lease: a /128 whose valid and
+// preferred lifetimes end when the IA address's do.
+func TestSpecs6(t *testing.T) {
+	now := time.Now()
+	l := &dhcp.Lease6{Link: "eth0", Address: netip.MustParseAddr("2001:db8::7"), ValidLifetime: 2 * time.Hour,
+		PreferredLifetime: time.Hour, BoundAt: now, DNS: []netip.Addr{netip.MustParseAddr("2001:db8::53")}}
+	for _, tc := range []struct {
+		name             string
+		valid, preferred time.Duration
+		want             addr.Spec
+	}{
+		{"lifetimes", 2 * time.Hour, time.Hour,
+			addr.Spec{Link: "eth0", Address: netip.MustParsePrefix("2001:db8::7/128"), ValidUntil: now.Add(2 * time.Hour), PreferredUntil: now.Add(time.Hour)}},
+		// Deprecated at once: the preferred lifetime ended when bound.
+		{"preferred 0", time.Hour, 0,
+			addr.Spec{Link: "eth0", Address: netip.MustParsePrefix("2001:db8::7/128"), ValidUntil: now.Add(time.Hour), PreferredUntil: now}},
+		{"infinite", dhcp.InfiniteLease, dhcp.InfiniteLease,
+			addr.Spec{Link: "eth0", Address: netip.MustParsePrefix("2001:db8::7/128")}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			l.ValidLifetime, l.PreferredLifetime = tc.valid, tc.preferred
+			s := l.Specs(dhcp.SpecOptions{})
+			if d := cmp.Diff([]addr.Spec{tc.want}, s.Addresses, equateNetip); d != "" {
+				t.Errorf("addresses (-want +got):\n%s", d)
+			}
+			if err := addr.Validate(s.Addresses); err != nil {
+				t.Error(err)
+			}
+			if s.Resolvers == nil || len(s.Resolvers.Nameservers) != 1 {
+				t.Errorf("resolvers %+v", s.Resolvers)
+			}
+		})
 	}
 }
 
@@ -262,8 +304,8 @@ func checkSpecs(t testing.TB, l *dhcp.Lease) {
 		}
 	}
 	for _, a := range s.Addresses {
-		if a.ValidLifetime > l.LeaseTime {
-			t.Errorf("address lifetime %v longer than the lease %v", a.ValidLifetime, l.LeaseTime)
+		if a.ValidLifetime != 0 || a.PreferredLifetime != 0 || !a.ValidUntil.Equal(l.Expiry()) || !a.PreferredUntil.IsZero() {
+			t.Errorf("address lifetimes %+v, want the lease's expiry %v as ValidUntil", a, l.Expiry())
 		}
 	}
 }

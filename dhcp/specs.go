@@ -3,7 +3,6 @@ package dhcp
 import (
 	"net/netip"
 	"slices"
-	"time"
 
 	"github.com/netprim/netprim/addr"
 	"github.com/netprim/netprim/link"
@@ -46,10 +45,10 @@ type SpecOptions struct {
 type Specs struct {
 	// Links sets the link's MTU (option 26); empty without one.
 	Links []link.Spec `json:"links,omitempty"`
-	// Addresses is the leased address, its valid and preferred lifetimes
-	// equal to the lease time less LifetimeSlack, so the kernel removes it
-	// by itself once nothing refreshes it (if nothing did since the
-	// binding, before the lease runs out; see the package documentation).
+	// Addresses is the leased address, its lifetimes ending when the lease
+	// does (addr.Spec.ValidUntil is the lease's expiry), so the kernel
+	// removes it by itself when the lease runs out unrenewed, even if the
+	// daemon died; a renewal moves ValidUntil.
 	Addresses []addr.Spec `json:"addresses,omitempty"`
 	// Routes are the default routes via the routers (option 3), or the
 	// classless static routes (option 121) with an on-link /32 for every
@@ -63,8 +62,15 @@ type Specs struct {
 	Hostname *resolv.HostnameSpec `json:"hostname,omitempty"`
 }
 
-// Equal reports whether two Specs want the same objects.
-func (s Specs) Equal(o Specs) bool {
+// Equal reports whether two Specs want the same objects, the ends of the
+// address's lifetimes included: the specs of a lease before and after a
+// renewal differ in ValidUntil.
+func (s Specs) Equal(o Specs) bool { return s.equal(o, true) }
+
+// equal is Equal, comparing the ends of the address's lifetimes only with
+// ends (a renewal that changes nothing else is not a change of the lease's
+// parameters).
+func (s Specs) equal(o Specs, ends bool) bool {
 	eqRes := func(a, b *resolv.ResolverSpec) bool {
 		if a == nil || b == nil {
 			return a == b
@@ -80,28 +86,14 @@ func (s Specs) Equal(o Specs) bool {
 	return slices.EqualFunc(s.Links, o.Links, func(a, b link.Spec) bool { return a.Name == b.Name && a.MTU == b.MTU }) &&
 		slices.EqualFunc(s.Addresses, o.Addresses, func(a, b addr.Spec) bool {
 			return a.Link == b.Link && a.Address == b.Address && a.Broadcast == b.Broadcast &&
-				a.ValidLifetime == b.ValidLifetime && a.PreferredLifetime == b.PreferredLifetime
+				a.ValidLifetime == b.ValidLifetime && a.PreferredLifetime == b.PreferredLifetime &&
+				(!ends || a.ValidUntil.Equal(b.ValidUntil) && a.PreferredUntil.Equal(b.PreferredUntil))
 		}) &&
 		slices.EqualFunc(s.Routes, o.Routes, func(a, b route.Spec) bool {
 			return a.Destination == b.Destination && a.Gateway == b.Gateway && a.Link == b.Link &&
 				a.Metric == b.Metric && a.Table == b.Table && a.Scope == b.Scope && a.OnLink == b.OnLink
 		}) &&
 		eqRes(s.Resolvers, o.Resolvers) && eqHost(s.Hostname, o.Hostname)
-}
-
-// LifetimeSlack is taken off the lease time to make the lifetimes of the
-// leased address, so that the kernel removes it by itself a little before
-// the lease ends when nothing refreshed it since the binding. It also makes renewals refresh the
-// kernel's countdown: package addr refreshes a lifetime once less than
-// half of the wanted one remains, and a renewal at T1 (half the lease, or
-// half the lease rounded down to a second, as servers set it) finds less
-// than half of lease−2s left, but exactly half of the lease.
-const LifetimeSlack = 2 * time.Second
-
-// addrLifetime is the kernel lifetime of an address leased for d: whole
-// seconds, as the kernel counts, less LifetimeSlack, at least one second.
-func addrLifetime(d time.Duration) time.Duration {
-	return max(d.Truncate(time.Second)-LifetimeSlack, time.Second)
 }
 
 // Specs returns the objects the lease implies (see Specs). Every spec it
@@ -120,8 +112,7 @@ func (l *Lease) Specs(o SpecOptions) Specs {
 		a.Broadcast = lastAddr(l.Address.Masked())
 	}
 	if l.LeaseTime < InfiniteLease {
-		lt := addrLifetime(l.LeaseTime)
-		a.ValidLifetime, a.PreferredLifetime = lt, lt
+		a.ValidUntil = l.Expiry()
 	}
 	s.Addresses = []addr.Spec{a}
 

@@ -23,9 +23,9 @@ func TestVLAN(t *testing.T) {
 	l.S.Run(t, "ip", "addr", "add", "10.78.0.1/24", "dev", "vs0.10")
 	l.srvLink = "vs0.10"
 	l.dnsmasq(t, "--dhcp-range=10.78.0.50,10.78.0.99,255.255.255.0,2m", "--dhcp-option=option:router,10.78.0.1")
-	rc, src := reconciler(t, l.C, t.TempDir())
+	src := reconciler(t, l.C, t.TempDir())
 	ev := newEvents()
-	c, err := dhcp.NewClient(l.C.Namespace, dhcp.Config{Link: "vc0.10", Timing: fastTiming, OnEvent: feed(t, rc, src, ev)})
+	c, err := dhcp.NewClient(l.C.Namespace, dhcp.Config{Link: "vc0.10", Timing: fastTiming, OnEvent: feed(t, src, ev)})
 	if err != nil {
 		t.Fatal(err)
 	}
