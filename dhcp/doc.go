@@ -48,21 +48,24 @@
 // use (no or a bad address, no server identifier, a lease time of zero or
 // missing) is refused with an OptionError naming the field; a malformed or
 // hostile option (a router outside the subnet, a /0 or /32 mask, more than
-// MaxStaticRoutes routes, truncated or oversized options, T1 after T2) is
-// dropped, named in Event.Dropped, and nothing of it is used; of a list of
-// addresses (routers, DNS and NTP servers) only the bad entries, and the
-// servers past MaxServers, are dropped, and the option is named all the
-// same. A dropped subnet mask is replaced by the address's classful mask.
+// MaxStaticRoutes routes, an MTU below MinMTU (576), truncated or oversized
+// options, T1 after T2) is dropped, named in Event.Dropped, and nothing of
+// it is used; of a list of addresses (routers, DNS and NTP servers) only
+// the bad entries, and the servers past MaxServers, are dropped, and the
+// option is named all the same. A dropped subnet mask is replaced by the
+// address's classful mask.
 //
 // Lease.Specs makes the objects: the address with the subnet's broadcast
 // address and the lease's expiry as its absolute end (addr.Spec.ValidUntil,
-// BoundAt plus the lease time); a default route via the first router, or, when option 121
-// is present, its routes instead (RFC 3442), each gateway outside the
-// subnet with an on-link /32 route and the route marked on-link; routes
-// get SpecOptions.RouteMetric (DefaultRouteMetric) and RouteTable; the DNS
-// servers with the search list of option 119 (or the domain name); the
-// MTU of option 26 as a link spec; the host name only when asked for. NTP
-// servers are reported in the Lease only.
+// BoundAt plus the lease time); a default route via the first router, or,
+// when option 121 is present, its routes instead (RFC 3442), each gateway
+// outside the subnet with an on-link /32 route and the route marked
+// on-link; routes get SpecOptions.RouteMetric (DefaultRouteMetric) and
+// RouteTable; the DNS servers with the search list of option 119 (or the
+// domain name); the MTU of option 26 as a link spec (576 to 1279 is
+// applied, but the kernel disables IPv6 on a link with an MTU below 1280);
+// the host name only when asked for. NTP servers are reported in the Lease
+// only.
 //
 // # Events
 //

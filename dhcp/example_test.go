@@ -99,7 +99,7 @@ func ExampleLease_Specs() {
 			&dhcpv4.Route{Dest: &net.IPNet{IP: net.ParseIP("198.51.100.0"), Mask: net.CIDRMask(24, 32)}, Router: net.ParseIP("203.0.113.1")},
 		)),
 		dhcpv4.WithOption(dhcpv4.OptDNS(net.ParseIP("192.0.2.53"))),
-		dhcpv4.WithGeneric(dhcpv4.OptionInterfaceMTU, []byte{0, 20}), // below 68
+		dhcpv4.WithGeneric(dhcpv4.OptionInterfaceMTU, []byte{0, 20}), // below 576
 	)
 	lease, dropped, err := dhcp.ParseAck("eth0", ack, time.Now())
 	if err != nil {
@@ -116,7 +116,7 @@ func ExampleLease_Specs() {
 	}
 	fmt.Println(s.Resolvers.Nameservers, len(s.Links))
 	// Output:
-	// [dhcp: option 26 (interface MTU): invalid spec: 20 is below the minimum 68]
+	// [dhcp: option 26 (interface MTU): invalid spec: 20 is below the minimum 576 every host must accept (RFC 791)]
 	// 192.0.2.10/24 1h0m0s true
 	// 0.0.0.0/0 192.0.2.1 false
 	// 203.0.113.1/32 invalid IP false

@@ -25,9 +25,13 @@ const (
 	MaxServers = 16
 	// MaxSearchDomains is the most search domains taken from option 119.
 	MaxSearchDomains = 32
-	// MinMTU is the smallest interface MTU (option 26) accepted, the
-	// minimum RFC 2132 allows.
-	MinMTU = 68
+	// MinMTU is the smallest interface MTU (option 26) accepted: every
+	// host must accept datagrams of 576 octets (RFC 791, RFC 1122
+	// 3.3.3), so a smaller MTU, although RFC 2132 allows down to 68, is
+	// taken for a broken or hostile server. An MTU from 576 to 1279 is
+	// applied, but the kernel disables IPv6 on a link whose MTU is below
+	// IPv6's minimum of 1280 (RFC 8200).
+	MinMTU = 576
 )
 
 // InfiniteLease is the lease time of a lease that never expires (the
@@ -57,7 +61,8 @@ type Lease struct {
 	DomainName string `json:"domainName,omitempty"`
 	// SearchDomains are the domain search list of option 119.
 	SearchDomains []string `json:"searchDomains,omitempty"`
-	// MTU is the interface MTU of option 26; 0 when absent.
+	// MTU is the interface MTU of option 26, at least MinMTU; 0 when
+	// absent or dropped. Below 1280 it disables IPv6 on the link.
 	MTU int `json:"mtu,omitempty"`
 	// Hostname is the host name of option 12.
 	Hostname string `json:"hostname,omitempty"`
@@ -339,7 +344,7 @@ func parseLease(link string, yiaddr []byte, opts dhcpv4.Options, now time.Time) 
 		case len(raw) != 2:
 			drop(optErr(optMTU, "interface MTU", "length %d, want 2", len(raw)))
 		case binary.BigEndian.Uint16(raw) < MinMTU:
-			drop(optErr(optMTU, "interface MTU", "%d is below the minimum %d", binary.BigEndian.Uint16(raw), MinMTU))
+			drop(optErr(optMTU, "interface MTU", "%d is below the minimum %d every host must accept (RFC 791)", binary.BigEndian.Uint16(raw), MinMTU))
 		default:
 			l.MTU = int(binary.BigEndian.Uint16(raw))
 		}

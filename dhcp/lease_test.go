@@ -126,6 +126,12 @@ func TestParseAckDropped(t *testing.T) {
 		{"static route prefix 33", map[uint8][]byte{121: {33, 1, 2, 3, 4, 5, 10, 0, 0, 1}}, "option 121", nil},
 		{"MTU of 3 bytes", map[uint8][]byte{26: {5, 220, 0}}, "option 26 (interface MTU)", nil},
 		{"MTU 20", map[uint8][]byte{26: {0, 20}}, "option 26 (interface MTU)", nil},
+		{"MTU 575", map[uint8][]byte{26: {2, 63}}, "option 26 (interface MTU): invalid spec: 575 is below the minimum 576",
+			func(t *testing.T, l *dhcp.Lease) {
+				if l.MTU != 0 || len(l.Specs(dhcp.SpecOptions{}).Links) != 0 {
+					t.Errorf("MTU %d, links %v: want none", l.MTU, l.Specs(dhcp.SpecOptions{}).Links)
+				}
+			}},
 		{"DNS of 5 bytes", map[uint8][]byte{6: {10, 0, 0, 53, 1}}, "option 6 (domain name server)",
 			func(t *testing.T, l *dhcp.Lease) {
 				if len(l.DNS) != 0 {
@@ -236,6 +242,12 @@ func TestSpecs(t *testing.T) {
 	rs := l.Specs(dhcp.SpecOptions{}).Routes
 	if len(rs) != 1 || rs[0].Gateway != netip.MustParseAddr("10.0.0.1") || rs[0].Metric != dhcp.DefaultRouteMetric {
 		t.Errorf("routes %+v", rs)
+	}
+	// The smallest MTU taken: 576 (it disables IPv6 on the link, but is
+	// applied).
+	l, dropped, _ = dhcp.ParseAck("eth0", ack("10.0.0.10", map[uint8][]byte{26: {2, 64}}), now)
+	if ls := l.Specs(dhcp.SpecOptions{}).Links; len(dropped) != 0 || len(ls) != 1 || ls[0].MTU != 576 {
+		t.Errorf("MTU 576: links %+v, dropped %v", ls, dropped)
 	}
 	// An infinite lease: lifetimes forever.
 	l, _, _ = dhcp.ParseAck("eth0", ack("10.0.0.10", map[uint8][]byte{51: u32(0xffffffff)}), now)
