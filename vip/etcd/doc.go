@@ -23,7 +23,7 @@
 //
 // A watch on the key ends the term at once when the key is deleted or the
 // lease revoked by someone else, so an operator can move the IP by
-// deleting the leader's key (etcdctl del --prefix PREFIX/LEASE).
+// deleting the leader's key (etcdctl del PREFIX/LEASE).
 //
 // Resign ends the term first (Done closed, ProvenUntil zero) and only then
 // deletes the key and revokes the lease: the next candidate wins at once,
