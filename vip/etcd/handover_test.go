@@ -171,6 +171,11 @@ func TestHandovers(t *testing.T) {
 					if !last.Before(wb.at) {
 						return fmt.Errorf("a's last ProvenUntil %v is not before b's win %v", last, wb.at)
 					}
+					// etcd keeps a's lease TTL after the renewal it
+					// received last, sent at last-TTL+Margin.
+					if earliest := last.Add(etcd.DefaultMargin); wb.at.Before(earliest) {
+						return fmt.Errorf("b won at %v, before a's lease could expire (%v)", wb.at, earliest)
+					}
 					mu.Lock()
 					minAfter = min(minAfter, wb.at.Sub(last))
 					if tr.mode == "partition" {

@@ -147,8 +147,8 @@ func (t *Term) Verify(ctx context.Context) error {
 // (if it still has the term's create revision) and revokes the lease, with
 // ctx only. Done is closed and ProvenUntil is zero before the key goes, so
 // the next leader never overlaps with this term. Resign may be called more
-// than once, and after Done; once it succeeded it does nothing more. The
-// term's goroutines have returned when it returns.
+// than once, and after Done; once it succeeded it does nothing more. When
+// it returns, the term's goroutines have returned, unless ctx ended first.
 func (t *Term) Resign(ctx context.Context) error {
 	t.end(errors.New("resigned"))
 	t.cancelCleanup()
