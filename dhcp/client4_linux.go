@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
 	"time"
 
 	"github.com/insomniacslk/dhcp/dhcpv4"
@@ -129,7 +130,7 @@ func (r *run4) stop(l *Lease) error {
 		dhcpv4.WithOption(dhcpv4.OptClientIdentifier(r.clientID())),
 	)
 	if err == nil {
-		send, closeFn := r.cn.unicaster(l.Address.Addr(), l.Server)
+		send, closeFn := r.cn.sender(l.Address.Addr(), l.Server)
 		err = send(m)
 		closeFn()
 	}
@@ -322,12 +323,14 @@ func (r *run4) extend(ctx context.Context, l *Lease, rebinding bool) (*Lease, []
 	if err != nil {
 		return nil, nil, err
 	}
-	send := r.cn.broadcast
-	if !rebinding {
-		var closeFn func()
-		send, closeFn = r.cn.unicaster(l.Address.Addr(), l.Server)
-		defer closeFn()
+	// From the leased address, with it as ciaddr (RFC 2131 4.3.2):
+	// unicast to the server, or broadcast when rebinding.
+	dst := l.Server
+	if rebinding {
+		dst = netip.AddrFrom4([4]byte{255, 255, 255, 255})
 	}
+	send, closeFn := r.cn.sender(l.Address.Addr(), dst)
+	defer closeFn()
 	var lease *Lease
 	var dropped []*OptionError
 	ack, err := r.cn.exchange(ctx, req, send, func(m *dhcpv4.DHCPv4) bool {

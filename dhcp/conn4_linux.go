@@ -72,7 +72,8 @@ type conn4 struct {
 
 // sock4 is one packet socket of a conn4 and its reader.
 type sock4 struct {
-	raw  net.PacketConn   // nclient4's UDP-over-packet-socket
+	pkt  net.PacketConn   // the packet socket
+	raw  net.PacketConn   // nclient4's UDP-over-packet-socket on pkt, from 0.0.0.0
 	mac  net.HardwareAddr // the link's when it was opened
 	done chan struct{}    // closed when the reader returns
 	// closing is set before raw is closed: the socket reports that as
@@ -149,6 +150,7 @@ func listen4(ns *netprim.Namespace, ifi net.Interface) (*sock4, error) {
 		if err != nil {
 			return err
 		}
+		s.pkt = pc
 		s.raw = nclient4.NewBroadcastUDPConn(pc, &net.UDPAddr{Port: nclient4.ClientPort})
 		return nil
 	})
@@ -216,33 +218,48 @@ func (s *sock4) close() {
 	<-s.done
 }
 
-// broadcast sends m to the limited broadcast address.
+// broadcast sends m to the limited broadcast address from 0.0.0.0, as a
+// client without an address does (RFC 2131 4.1).
 func (c *conn4) broadcast(m *dhcpv4.DHCPv4) error {
 	_, err := c.s.raw.WriteTo(m.ToBytes(), &net.UDPAddr{IP: net.IPv4bcast, Port: nclient4.ServerPort})
 	return err
 }
 
-// unicaster returns a function that sends to server from src, port 68,
-// through a UDP socket bound to src on the link (RFC 2131 4.4.5: renewals
-// and releases go from the leased address). When src is not on the link,
-// it sends through the packet socket instead. The socket stays open, to
-// receive the answer without an ICMP error, until closed.
-func (c *conn4) unicaster(src, server netip.Addr) (send func(*dhcpv4.DHCPv4) error, closeFn func()) {
-	dst := &net.UDPAddr{IP: server.AsSlice(), Port: nclient4.ServerPort}
+// sender returns a function that sends to dst, port 67, from src, the
+// leased address, port 68 (RFC 2131 4.1 and 4.4.5: a client that has its
+// address sends from it, renewing, rebinding and releasing). It holds a
+// UDP socket bound to src open until closeFn, so that the server's
+// unicast answer (the packet socket reads it) finds a socket and draws no
+// ICMP error. A unicast goes through that socket; a broadcast (dst
+// 255.255.255.255: rebinding) through the packet socket, with src as the
+// IP source. When src is not on the link (the caller did not apply the
+// address), both go through the packet socket from 0.0.0.0, as before a
+// lease, so that a server answering by the IP source broadcasts.
+func (c *conn4) sender(src, dst netip.Addr) (send func(*dhcpv4.DHCPv4) error, closeFn func()) {
+	to := &net.UDPAddr{IP: dst.AsSlice(), Port: nclient4.ServerPort}
+	from := &net.UDPAddr{IP: src.AsSlice(), Port: nclient4.ClientPort}
 	var uc *net.UDPConn
 	err := c.ns.Do(func() error {
 		var err error
-		uc, err = server4.NewIPv4UDPConn(c.ifi.Name, &net.UDPAddr{IP: src.AsSlice(), Port: nclient4.ClientPort})
+		uc, err = server4.NewIPv4UDPConn(c.ifi.Name, from)
 		return err
 	})
 	if err != nil {
 		return func(m *dhcpv4.DHCPv4) error {
-			_, err := c.s.raw.WriteTo(m.ToBytes(), dst)
+			_, err := c.s.raw.WriteTo(m.ToBytes(), to)
 			return err
 		}, func() {}
 	}
+	if dst == netip.AddrFrom4([4]byte{255, 255, 255, 255}) {
+		return func(m *dhcpv4.DHCPv4) error {
+			// c.s is read at each send: the client may have moved to a
+			// link created again.
+			_, err := nclient4.NewBroadcastUDPConn(c.s.pkt, from).WriteTo(m.ToBytes(), to)
+			return err
+		}, func() { uc.Close() }
+	}
 	return func(m *dhcpv4.DHCPv4) error {
-		_, err := uc.WriteTo(m.ToBytes(), dst)
+		_, err := uc.WriteTo(m.ToBytes(), to)
 		return err
 	}, func() { uc.Close() }
 }

@@ -14,26 +14,31 @@
 //	INIT → SELECTING → REQUESTING → BOUND → RENEWING → REBINDING → (expiry) INIT
 //	INIT-REBOOT → BOUND                     (a lease kept in Config.LeaseFile)
 //
-// DISCOVER, REQUEST and the rebinding REQUEST are broadcast through a
-// packet socket (with a BPF filter for UDP port 68) that works before the
-// link has an address. Before each transmission the client looks the link
-// up by name and moves to it if it was created again or has a new MAC
-// address; a message that cannot be sent (the link is down) counts as
-// lost and is retransmitted. A renewal at T1 is unicast to the server from the
-// leased address (a UDP socket bound to it on the link, so the address
-// must be applied; a client whose address is not on the link falls back
-// to the packet socket). Rebinding starts at T2; at expiry the lease is
-// dropped and the client starts over. Retransmissions follow RFC 2131:
-// 4 s doubling to 64 s, each randomized by ±1 s; while renewing or
-// rebinding, half the time left, at least 60 s (Timing shortens all of
-// these). After a restart the client asks for the address of its lease
-// file (INIT-REBOOT); if no server answers and the lease has not run out
-// it keeps using it for what is left of it (the address's lifetimes
-// too); if a server refuses it (DHCPNAK) it reports it expired, so that
-// what a previous run applied of it goes, and starts over. With Config.ProbeWait it probes the acknowledged
-// address with ARP (RFC 5227) and sends DHCPDECLINE when another host
-// has it. With Config.Release it sends DHCPRELEASE when Run's context
-// ends.
+// DISCOVER and the REQUESTs of SELECTING and INIT-REBOOT are broadcast from
+// 0.0.0.0 through a packet socket (with a BPF filter for UDP port 68) that
+// works before the link has an address. Before each transmission the client
+// looks the link up by name and moves to it if it was created again or has
+// a new MAC address; a message that cannot be sent (the link is down)
+// counts as lost and is retransmitted. The REQUESTs of RENEWING (from T1)
+// and REBINDING (from T2) carry the leased address as ciaddr and are sent
+// from it (RFC 2131 4.3.2, 4.4.5): a renewal is unicast to the server
+// through a UDP socket bound to the address on the link, a rebinding is
+// broadcast through the packet socket with the address as IP source (a UDP
+// socket bound to the address meanwhile receives the server's unicast
+// answer, which the packet socket reads). So the address must be applied: a
+// client whose address is not on the link sends both from 0.0.0.0 through
+// the packet socket. At expiry the lease is dropped and the client starts
+// over. Retransmissions follow RFC 2131: 4 s doubling to 64 s, each
+// randomized by ±1 s; while renewing or rebinding, half the time left, at
+// least 60 s (Timing shortens all of these). After a restart the client
+// asks for the address of its lease file (INIT-REBOOT); if no server
+// answers and the lease has not run out it keeps using it for what is left
+// of it (the address's lifetimes too); if a server refuses it (DHCPNAK) it
+// reports it expired, so that what a previous run applied of it goes, and
+// starts over. With Config.ProbeWait it probes the acknowledged address
+// with ARP (RFC 5227) and sends DHCPDECLINE when another host has it. With
+// Config.Release it sends DHCPRELEASE (from the leased address) when Run's
+// context ends.
 //
 // Every DISCOVER, REQUEST, renewal and rebinding carries the parameter
 // request list (ParameterRequestList): subnet mask, router, DNS servers,

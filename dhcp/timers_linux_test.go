@@ -22,41 +22,61 @@ import (
 )
 
 // server4 is an in-process DHCPv4 server (insomniacslk's server4) in the
-// server namespace, with leases as short as a test needs.
+// server namespace, with leases as short as a test needs. It listens on
+// two sockets of vs0: one bound to the server's address, which receives
+// the messages sent to it (unicast), and one bound to the wildcard
+// address, which receives the broadcasts.
 type testServer4 struct {
 	mu          sync.Mutex
 	lease       time.Duration
 	t1, t2      time.Duration // zero: not sent
 	yiaddr      net.IP
 	down        bool // answer nothing
-	ignoreRenew bool // answer no unicast REQUEST (from a leased address)
+	ignoreRenew bool // answer no unicast REQUEST (a renewal)
 	nakReboot   bool // answer an INIT-REBOOT REQUEST with a DHCPNAK
 	seen        []seen4
-	srv         *server4.Server
+	unicast     net.PacketConn // the socket bound to the server's address
 }
 
 // seen4 is one message the server received.
 type seen4 struct {
-	Type   dhcpv4.MessageType
-	Peer   netip.Addr // IP source address; server4 reports 0.0.0.0 as 255.255.255.255
-	CIAddr netip.Addr
-	PRL    []uint8
+	Type    dhcpv4.MessageType
+	Peer    netip.Addr // IP source address; server4 reports 0.0.0.0 as 255.255.255.255
+	Unicast bool       // sent to the server's address, not broadcast
+	CIAddr  netip.Addr
+	PRL     []uint8
 }
 
 func startServer4(t testing.TB, l *lab, lease, t1, t2 time.Duration) *testServer4 {
 	t.Helper()
 	s := &testServer4{lease: lease, t1: t1, t2: t2, yiaddr: net.ParseIP("10.77.0.70").To4()}
+	var conns []net.PacketConn
 	err := l.S.Do(func() error {
-		var err error
-		s.srv, err = server4.NewServer(serverLink, &net.UDPAddr{Port: 67}, s.handle)
-		return err
+		for _, a := range []net.IP{net.IPv4zero, net.ParseIP(serverIP)} {
+			pc, err := server4.NewIPv4UDPConn(serverLink, &net.UDPAddr{IP: a, Port: 67})
+			if err != nil {
+				return err
+			}
+			conns = append(conns, pc)
+		}
+		return nil
 	})
+	for _, pc := range conns {
+		t.Cleanup(func() { pc.Close() })
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
-	done := make(chan struct{})
-	go func() { s.srv.Serve(); close(done) }()
-	t.Cleanup(func() { s.srv.Close(); <-done })
+	s.unicast = conns[1]
+	for _, pc := range conns {
+		srv, err := server4.NewServer("", nil, s.handle, server4.WithConn(pc))
+		if err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan struct{})
+		go func() { srv.Serve(); close(done) }()
+		t.Cleanup(func() { srv.Close(); <-done })
+	}
 	return s
 }
 
@@ -82,9 +102,9 @@ func (s *testServer4) handle(conn net.PacketConn, peer net.Addr, m *dhcpv4.DHCPv
 	for _, c := range m.ParameterRequestList() {
 		prl = append(prl, c.Code())
 	}
-	s.seen = append(s.seen, seen4{Type: m.MessageType(), Peer: src, CIAddr: ci, PRL: prl})
-	bcast := src == netip.AddrFrom4([4]byte{255, 255, 255, 255})
-	if s.down || (s.ignoreRenew && !bcast) {
+	unicast := conn == s.unicast
+	s.seen = append(s.seen, seen4{Type: m.MessageType(), Peer: src, Unicast: unicast, CIAddr: ci, PRL: prl})
+	if s.down || (s.ignoreRenew && unicast) {
 		return
 	}
 	var typ dhcpv4.MessageType
@@ -135,11 +155,14 @@ func (s *testServer4) handle(conn net.PacketConn, peer net.Addr, m *dhcpv4.DHCPv
 // re-acquisition when the server is back. All along, the kernel never
 // keeps the address past the end of the lease held, and each renewal
 // moves that end in the kernel (the first binding's end passes with the
-// address in place).
+// address in place). A capture on the server's link checks the IP source
+// and destination and the ciaddr of every REQUEST (RFC 2131 4.1, 4.3.2,
+// 4.4.5).
 func TestLeaseTimers(t *testing.T) {
 	hostTier(t)
 	t.Parallel() // mostly waiting for timers
 	l := newLab(t)
+	wire := captureDHCP4(t, l.S, serverLink)
 	srv := startServer4(t, l, 8*time.Second, time.Second, 3*time.Second)
 	// A pass every second besides those the renewals' specs cause: they
 	// must not push the address's countdown past the lease's end.
@@ -186,19 +209,19 @@ func TestLeaseTimers(t *testing.T) {
 	}
 	var renew *seen4
 	for _, m := range srv.messages() {
-		if m.Type == dhcpv4.MessageTypeRequest && m.CIAddr == leased {
+		if m.Type == dhcpv4.MessageTypeRequest && m.Unicast {
 			renew = &m
 			break
 		}
 	}
 	switch {
 	case renew == nil:
-		t.Fatalf("no renewal REQUEST with ciaddr %s: %+v", leased, srv.messages())
-	case renew.Peer != leased:
-		t.Errorf("renewal from %s, want unicast from the leased address %s", renew.Peer, leased)
+		t.Fatalf("no unicast renewal REQUEST: %+v", srv.messages())
+	case renew.Peer != leased || renew.CIAddr != leased:
+		t.Errorf("renewal from %s with ciaddr %s, want both the leased address %s", renew.Peer, renew.CIAddr, leased)
 	}
 	for _, o := range []uint8{1, 3, 6, 26, 119, 121} {
-		if renew != nil && !slices.Contains(renew.PRL, o) {
+		if !slices.Contains(renew.PRL, o) {
 			t.Errorf("renewal's parameter request list %v lacks %d", renew.PRL, o)
 		}
 	}
@@ -214,13 +237,14 @@ func TestLeaseTimers(t *testing.T) {
 	ev.wait(t, dhcp.EventRenewed, 6*time.Second)
 	var rebind bool
 	for _, m := range srv.messages()[n:] {
-		if m.Type == dhcpv4.MessageTypeRequest && m.CIAddr == leased && m.Peer == netip.AddrFrom4([4]byte{255, 255, 255, 255}) {
+		if m.Type == dhcpv4.MessageTypeRequest && !m.Unicast && m.CIAddr == leased && m.Peer == leased {
 			rebind = true
 		}
 	}
 	if !rebind {
-		t.Errorf("no broadcast rebinding REQUEST: %+v", srv.messages()[n:])
+		t.Errorf("no broadcast rebinding REQUEST from %s: %+v", leased, srv.messages()[n:])
 	}
+	checkRequestsOnWire(t, wire.messages(), leased)
 	nstest.Eventually(t, time.Second, hasAddr)
 	// Past the end of the first binding (8 s): the renewals moved it.
 	time.Sleep(time.Until(b.Lease.Expiry().Add(500 * time.Millisecond)))
@@ -408,5 +432,42 @@ func TestLinkCreatedAgain(t *testing.T) {
 		case <-deadline:
 			t.Fatalf("no lease on the link created again; events %v", ev.kinds())
 		}
+	}
+}
+
+// checkRequestsOnWire checks the REQUESTs a capture saw of a client that
+// leased the address leased, renewed it and rebound it: in SELECTING (no
+// ciaddr) it is broadcast from 0.0.0.0; renewals and rebindings carry
+// ciaddr leased and come from it (RFC 2131 4.1, 4.3.2), renewals to the
+// server, rebindings to the limited broadcast address (4.4.5).
+func checkRequestsOnWire(t *testing.T, msgs []captured4, leased netip.Addr) {
+	t.Helper()
+	bcast := netip.AddrFrom4([4]byte{255, 255, 255, 255})
+	var selecting, renewing, rebinding int
+	for _, m := range msgs {
+		if m.Type != dhcpv4.MessageTypeRequest {
+			continue
+		}
+		if m.CIAddr.IsUnspecified() {
+			selecting++
+			if m.Src != netip.IPv4Unspecified() || m.Dst != bcast {
+				t.Errorf("REQUEST without ciaddr from %s to %s, want from 0.0.0.0 to %s", m.Src, m.Dst, bcast)
+			}
+			continue
+		}
+		if m.CIAddr != leased || m.Src != leased {
+			t.Errorf("REQUEST with ciaddr %s from %s, want both the leased %s", m.CIAddr, m.Src, leased)
+		}
+		switch m.Dst {
+		case netip.MustParseAddr(serverIP):
+			renewing++
+		case bcast:
+			rebinding++
+		default:
+			t.Errorf("REQUEST with ciaddr %s to %s, want the server or broadcast", m.CIAddr, m.Dst)
+		}
+	}
+	if selecting == 0 || renewing == 0 || rebinding == 0 {
+		t.Errorf("REQUESTs on the wire: %d selecting, %d renewing, %d rebinding; want each: %+v", selecting, renewing, rebinding, msgs)
 	}
 }
