@@ -136,7 +136,9 @@ func (l *lab) dnsmasq(t testing.TB, extra ...string) *proc {
 	args := []string{
 		"--keep-in-foreground", "--conf-file=/dev/null", "--no-ping", "--port=0",
 		"--bind-interfaces", "--interface=" + l.srvLink, "--except-interface=lo",
-		"--user=root", "--group=root",
+		// Stay root, and change no group: in a user namespace (the
+		// rootless tier) setgroups is denied.
+		"--user=root", "--group=",
 		"--dhcp-leasefile=" + filepath.Join(dir, "leases"),
 		"--pid-file=" + filepath.Join(dir, "pid"),
 		"--log-facility=-", "--log-dhcp",
