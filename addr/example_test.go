@@ -74,3 +74,40 @@ func ExampleSpec_Normalize() {
 	// 192.0.2.10/24 dev veth0 scope global label veth0 brd 192.0.2.255 preferred 1h0m0s
 	// fe80::10/64 dev veth0 scope link flags [mngtmpaddr nodad]
 }
+
+// An address that must go when a lease ends, even if this program dies
+// first: ValidUntil gives the kernel the seconds left until then. Applying
+// the same end again writes nothing; a renewal (a later end) writes once.
+func ExampleSpec_validUntil() {
+	ns, err := netprim.OpenNamespace("blue")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer ns.Close()
+	leaseEnd := time.Now().Add(10 * time.Minute)
+	want := []addr.Spec{{Link: "veth0", Address: netip.MustParsePrefix("192.0.2.10/24"), ValidUntil: leaseEnd}}
+	plan, err := addr.Apply(context.Background(), ns, want)
+	fmt.Println(plan)
+	if err != nil {
+		log.Fatal(err)
+	}
+}
+
+// A shared address that vanishes by itself two seconds after its owner
+// stops renewing it: each tick writes the short lifetime again.
+func ExampleWithRefresh() {
+	ns, err := netprim.OpenNamespace("blue")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer ns.Close()
+	want := []addr.Spec{{Link: "veth0", Address: netip.MustParsePrefix("192.0.2.100/32"), ValidLifetime: 2 * time.Second}}
+	tick := time.NewTicker(500 * time.Millisecond)
+	defer tick.Stop()
+	for range 3 { // a controller loops while it holds the address
+		if _, err := addr.Apply(context.Background(), ns, want, addr.WithRefresh()); err != nil {
+			log.Fatal(err)
+		}
+		<-tick.C
+	}
+}
