@@ -156,7 +156,7 @@ func testFailover(t *testing.T, ip netip.Addr, graceful, crash int) {
 
 // waitCandidate waits until node i's identity has a key under the
 // election prefix, i.e. it is campaigning.
-func waitCandidate(t *testing.T, l *lab, i int) {
+func waitCandidate(t testing.TB, l *lab, i int) {
 	t.Helper()
 	if l.cli == nil {
 		l.cli = l.etcd.ClientIn(t, l.lan.Namespace)

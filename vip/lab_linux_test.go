@@ -31,7 +31,7 @@ const (
 )
 
 type lab struct {
-	t      *testing.T
+	t      testing.TB
 	lan    *nstest.NS
 	client *nstest.NS
 	nodes  []*nstest.NS
@@ -43,7 +43,7 @@ type lab struct {
 
 // newLab builds the bridge, n node namespaces, a client namespace and an
 // embedded etcd listening inside the lan namespace.
-func newLab(t *testing.T, n int) *lab {
+func newLab(t testing.TB, n int) *lab {
 	t.Helper()
 	nstest.RequireModules(t, "ipv6", "bridge")
 	l := &lab{t: t, lan: nstest.New(t), client: nstest.New(t), prefix: "/netprim-test/" + t.Name()}
@@ -172,7 +172,7 @@ func (s *sampler) overlaps() []string {
 }
 
 // check fails the test on sampling errors or overlaps.
-func (s *sampler) check(t *testing.T) {
+func (s *sampler) check(t testing.TB) {
 	t.Helper()
 	s.close()
 	for _, err := range s.errs {
