@@ -196,9 +196,18 @@ func bindNamed(ns *netprim.Namespace, name string) (string, error) {
 	return p, nil
 }
 
+// unbind unmounts p and removes it. When NetnsDir is a shared mount with
+// propagation peers ("ip netns add" makes it one, by binding it over
+// itself), the bind mount has a copy per peer stacked on p: every copy is
+// unmounted, or p stays busy.
 func unbind(p string) error {
 	if err := unix.Unmount(p, unix.MNT_DETACH); err != nil {
 		return fmt.Errorf("unmount %s: %w", p, err)
+	}
+	for range 16 {
+		if unix.Unmount(p, unix.MNT_DETACH) != nil {
+			break // EINVAL: no mount left on p
+		}
 	}
 	if err := os.Remove(p); err != nil {
 		return fmt.Errorf("remove %s: %w", p, err)

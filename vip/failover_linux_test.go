@@ -4,15 +4,19 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
+	"net/url"
 	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
+	"syscall"
 	"testing"
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/netprim/netprim/nstest"
+	"github.com/netprim/netprim/vip"
 )
 
 // trials is how many graceful and crash failovers TestFailover runs:
@@ -98,12 +102,19 @@ func TestFailover(t *testing.T) {
 			if ip.Is6() {
 				graceful, crash = max(graceful/2, 1), max(crash/2, 1)
 			}
-			testFailover(t, ip, graceful, crash)
+			hang := 1
+			if ip.Is6() {
+				hang = 0
+			}
+			testFailover(t, ip, graceful, crash, hang)
 		})
 	}
 }
 
-func testFailover(t *testing.T, ip netip.Addr, graceful, crash int) {
+// A hang trial stops the owner (SIGSTOP): the kernel drops its address by
+// the lifetime before another node wins; continued (SIGCONT) after the
+// takeover, the old owner must not put the address back.
+func testFailover(t *testing.T, ip netip.Addr, graceful, crash, hang int) {
 	l := newLab(t, 3)
 	nc := nodeConfig{TTL: 2 * time.Second, VIP: ip}
 	nodes := make([]*node, 3)
@@ -116,22 +127,37 @@ func testFailover(t *testing.T, ip netip.Addr, graceful, crash int) {
 	}
 	s := l.sample(ip, 2*time.Millisecond)
 	var took []time.Duration
-	for k := range graceful + crash {
+	for k := range graceful + crash + hang {
 		kind := "graceful"
-		if k >= graceful {
+		switch {
+		case k >= graceful+crash:
+			kind = "hang"
+		case k >= graceful:
 			kind = "crash"
 		}
 		// The client's entry is stale, as after a while without traffic:
 		// only an announcement can move it.
 		l.client.Run(t, "ip", "neigh", "replace", ip.String(), "lladdr", l.mac(owner), "nud", "stale", "dev", nodeLink)
 		start := time.Now()
-		if kind == "graceful" {
+		switch kind {
+		case "graceful":
 			nodes[owner].stop()
-		} else {
+		case "crash":
 			nodes[owner].kill()
+		case "hang":
+			nodes[owner].cmd.Process.Signal(syscall.SIGSTOP)
 		}
 		next := l.waitHolder(ip, owner, 3*nc.TTL+5*time.Second)
 		took = append(took, time.Since(start))
+		if kind == "hang" {
+			nodes[owner].cmd.Process.Signal(syscall.SIGCONT)
+			nodes[owner].waitEvent(vip.Lost, 10*time.Second)
+			time.Sleep(500 * time.Millisecond)
+			if h := l.holders(ip); !slices.Equal(h, []int{next}) {
+				t.Fatalf("hang %d: node %d continued, holders now %v, want [%d]", k, owner, h, next)
+			}
+			nodes[owner].kill()
+		}
 		want := l.mac(next)
 		nstest.Eventually(t, 3*time.Second, func() error {
 			if mac, state := l.neighbour(ip); mac != want {
@@ -151,7 +177,7 @@ func testFailover(t *testing.T, ip netip.Addr, graceful, crash int) {
 		owner = next
 	}
 	s.check(t)
-	t.Logf("takeovers (graceful then crash, from the signal to the successor holding %s): %v", ip, took)
+	t.Logf("takeovers (graceful, crash, hang; from the signal to the successor holding %s): %v", ip, took)
 }
 
 // waitCandidate waits until node i's identity has a key under the
@@ -176,4 +202,55 @@ func waitCandidate(t testing.TB, l *lab, i int) {
 		}
 		return fmt.Errorf("node %d is not campaigning under %s", i, l.prefix)
 	})
+}
+
+// TestPartition cuts the owner off etcd with nftables in its own
+// namespace: it gives the address up when its lease can no longer be
+// proven, before another node wins; once the cut is lifted it stands again
+// and does not take the address back.
+func TestPartition(t *testing.T) {
+	nstest.RequireFeature(t, "nftables", true)
+	l := newLab(t, 3)
+	ip := netip.MustParseAddr(vip4)
+	nc := nodeConfig{TTL: 2 * time.Second, VIP: ip}
+	nodes := make([]*node, 3)
+	for i := range nodes {
+		nodes[i] = l.startNode(i, nc)
+	}
+	owner := l.waitHolder(ip, -1, 15*time.Second)
+	s := l.sample(ip, 2*time.Millisecond)
+	u, err := url.Parse(l.endpoint())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ruleset := fmt.Sprintf(`table inet cut {
+	chain out { type filter hook output priority 0; ip daddr %s tcp dport %s drop; }
+	chain in { type filter hook input priority 0; ip saddr %s tcp sport %s drop; }
+}
+`, u.Hostname(), u.Port(), u.Hostname(), u.Port())
+	f := filepath.Join(t.TempDir(), "cut.nft")
+	if err := os.WriteFile(f, []byte(ruleset), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cut := time.Now()
+	l.nodes[owner].Run(t, "nft", "-f", f)
+	lost := nodes[owner].waitEvent(vip.Lost, 3*nc.TTL)
+	next := l.waitHolder(ip, owner, 3*nc.TTL+5*time.Second)
+	var won nodeEvent
+	for won.Kind != vip.Acquired {
+		won = nodes[next].waitEvent(vip.Acquired, 5*time.Second)
+	}
+	if !lost.Time.Before(won.Time) {
+		t.Fatalf("the cut-off owner (node %d) gave the address up at %s, after node %d won at %s",
+			owner, lost.Time.Format("15:04:05.000"), next, won.Time.Format("15:04:05.000"))
+	}
+	t.Logf("cut at %s; node %d lost (%s) at +%v; node %d acquired at +%v", cut.Format("15:04:05.000"), owner, lost.Reason,
+		lost.Time.Sub(cut).Round(time.Millisecond), next, won.Time.Sub(cut).Round(time.Millisecond))
+	l.nodes[owner].Run(t, "nft", "delete", "table", "inet", "cut")
+	waitCandidate(t, l, owner)
+	time.Sleep(500 * time.Millisecond)
+	if h := l.holders(ip); !slices.Equal(h, []int{next}) {
+		t.Fatalf("after the cut was lifted: holders %v, want [%d]", h, next)
+	}
+	s.check(t)
 }

@@ -96,11 +96,16 @@ func (c *Controller) lead(ctx context.Context, term Term, h *health, drift <-cha
 	}
 }
 
-// stepDown removes the address, then resigns (when resign is set; a term
-// the election ended needs no resignation but gets one anyway, cheaply, to
-// release what the elector may still hold) and reports the event.
+// stepDown removes the address, then resigns (a term the election ended
+// gets a resignation too, cheaply, to release what the elector may still
+// hold; its error is reported only when resign is set) and reports the
+// event.
+//
+// The event carries the time the address was removed: resigning may take
+// long when the backend is unreachable.
 func (c *Controller) stepDown(term Term, kind EventKind, reason string, resign bool) {
 	err := c.remove()
+	removed := time.Now()
 	rctx, cancel := context.WithTimeout(context.Background(), resignTimeout)
 	defer cancel()
 	rerr := term.Resign(rctx)
@@ -118,5 +123,5 @@ func (c *Controller) stepDown(term Term, kind EventKind, reason string, resign b
 	if rerr != nil && resign && !errors.Is(rerr, context.Canceled) {
 		c.emit(Event{Kind: Failed, Term: term.ID(), Err: fmt.Errorf("resigning: %w", rerr)})
 	}
-	c.emit(Event{Kind: kind, Term: term.ID(), Reason: reason})
+	c.emit(Event{Kind: kind, Time: removed, Term: term.ID(), Reason: reason})
 }
