@@ -49,10 +49,11 @@
 // # A crashed owner
 //
 // When the owner dies or is cut off, the other candidates take over once
-// they have seen the Lease unchanged for its duration: between TTL − 1 s
-// and TTL + 2.2 × RetryPeriod after the owner's last renewal. With the
-// default TTL of 10 s that is 9 to 12.75 s; vip.MinTTL (2 s) is the
-// shortest accepted.
+// they have seen the Lease unchanged for its duration. A candidate reads
+// the Lease every 1 to 2.2 RetryPeriods, so it takes over between TTL − 1 s
+// and TTL + 4.4 × RetryPeriod after the owner's last renewal: with the
+// default TTL of 10 s, 9 to 15.5 s. vip.MinTTL (2 s) is the shortest TTL
+// accepted; a shorter RetryPeriod shortens the tail.
 //
 // # Identities
 //

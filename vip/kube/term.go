@@ -46,11 +46,13 @@ type Term struct {
 	err         error       // why the term ended; nil while it runs
 	runBytes    []byte      // observedBytes of the last write sent
 	runStart    time.Time   // when the first write with runBytes was sent
+	sent        time.Time   // when the last write was sent
 	releaseErr  error       // the outcome of the last release step after the end
 
 	// For tests: the first proof's send time, the latest proof (kept
-	// after the end), the time the term ended.
-	start, last, endedAt time.Time
+	// after the end), the time the term ended, the send time of the last
+	// successful write.
+	start, last, endedAt, lastSent time.Time
 }
 
 var _ vip.Term = (*Term)(nil)
@@ -227,6 +229,7 @@ func (t *Term) attempt(observed []byte) error {
 		return errTermEnded
 	}
 	t.attempted = true
+	t.sent = now
 	if t.runStart.IsZero() || !bytes.Equal(observed, t.runBytes) {
 		t.runBytes, t.runStart = observed, now
 	}
@@ -243,6 +246,7 @@ func (t *Term) proved(rec rl.LeaderElectionRecord) {
 		return
 	}
 	p := t.runStart.Add(time.Duration(rec.LeaseDurationSeconds)*time.Second - t.e.opts.Margin)
+	t.lastSent = t.sent
 	if !t.won {
 		t.won = true
 		t.transitions = rec.LeaderTransitions
