@@ -52,26 +52,21 @@ func BenchmarkFailover(b *testing.B) {
 	var m failoverMetrics
 	b.ResetTimer()
 	for range b.N {
-		s := np.l.sample(ip, 2*time.Millisecond)
 		for _, crash := range []bool{false, true} {
+			s := np.l.sample(ip, 2*time.Millisecond)
 			took, acq := np.failover(crash)
 			m.add(crash, took)
 			m.acquireToFrame = append(m.acquireToFrame, acq)
+			m.overlaps += np.overlaps(s)
 		}
-		m.overlaps += np.overlaps(s)
 		if ka == nil {
 			continue
 		}
-		s = ka.l.sample(ip, 2*time.Millisecond)
 		for _, crash := range []bool{false, true} {
+			s := ka.l.sample(ip, 2*time.Millisecond)
 			took := ka.failover(crash)
-			if crash {
-				m.kaCrash = append(m.kaCrash, took)
-			} else {
-				m.kaGraceful = append(m.kaGraceful, took)
-			}
+			m.addVRRP(crash, took, sampledOverlaps(b, s))
 		}
-		m.kaOverlaps += ka.overlaps(s)
 	}
 	b.StopTimer()
 	m.report(b, ka != nil)
@@ -81,7 +76,9 @@ func BenchmarkFailover(b *testing.B) {
 type failoverMetrics struct {
 	graceful, crash, acquireToFrame []time.Duration
 	kaGraceful, kaCrash             []time.Duration
-	overlaps, kaOverlaps            int
+	overlaps                        int
+	// Two keepalived owners at once, in graceful and crash trials.
+	kaOverlapsGraceful, kaOverlapsCrash []string
 }
 
 func (m *failoverMetrics) add(crash bool, d time.Duration) {
@@ -89,6 +86,16 @@ func (m *failoverMetrics) add(crash bool, d time.Duration) {
 		m.crash = append(m.crash, d)
 	} else {
 		m.graceful = append(m.graceful, d)
+	}
+}
+
+func (m *failoverMetrics) addVRRP(crash bool, d time.Duration, overlaps []string) {
+	if crash {
+		m.kaCrash = append(m.kaCrash, d)
+		m.kaOverlapsCrash = append(m.kaOverlapsCrash, overlaps...)
+	} else {
+		m.kaGraceful = append(m.kaGraceful, d)
+		m.kaOverlapsGraceful = append(m.kaOverlapsGraceful, overlaps...)
 	}
 }
 
@@ -106,10 +113,20 @@ func (m *failoverMetrics) report(b *testing.B, keepalived bool) {
 	}
 	b.ReportMetric(quantileMS(m.kaGraceful, 0.99), "keepalived-graceful-p99-ms")
 	b.ReportMetric(quantileMS(m.kaCrash, 0.99), "keepalived-crash-p99-ms")
-	b.ReportMetric(float64(m.kaOverlaps), "keepalived-overlaps")
+	b.ReportMetric(float64(len(m.kaOverlapsGraceful)+len(m.kaOverlapsCrash)), "keepalived-overlaps")
 	b.ReportMetric(quantileMS(m.kaGraceful, 0.99)/quantileMS(m.graceful, 0.99), "x-graceful-vs-keepalived")
 	b.ReportMetric(quantileMS(m.kaCrash, 0.99)/quantileMS(m.crash, 0.99), "x-crash-vs-keepalived")
 	b.Logf("keepalived takeovers (ms), graceful: %s; crash: %s", msList(m.kaGraceful), msList(m.kaCrash))
+	b.Logf("keepalived overlaps: %d in graceful trials, %d in crash trials%s", len(m.kaOverlapsGraceful), len(m.kaOverlapsCrash),
+		firstOf(": first ", slices.Concat(m.kaOverlapsGraceful, m.kaOverlapsCrash)))
+}
+
+// firstOf returns prefix and the first of s, or "" when s is empty.
+func firstOf(prefix string, s []string) string {
+	if len(s) == 0 {
+		return ""
+	}
+	return prefix + s[0]
 }
 
 // quantileMS is the q-quantile of ds in milliseconds, by nearest rank.
@@ -290,14 +307,4 @@ func (r *vrrpRig) failover(crash bool) time.Duration {
 	}
 	r.owner = next
 	return f.At.Sub(t0)
-}
-
-// overlaps returns the sampler's count of two owners at once, logging
-// them.
-func (r *vrrpRig) overlaps(s *sampler) int {
-	o := sampledOverlaps(r.b, s)
-	if len(o) > 0 {
-		r.b.Logf("keepalived: two owners at once:\n%s", strings.Join(o, "\n"))
-	}
-	return len(o)
 }
