@@ -581,7 +581,7 @@ func readVIP(v value) (*vipLink, error) {
 	if err != nil {
 		return nil, err
 	}
-	if !a.IsGlobalUnicast() && !a.IsPrivate() {
+	if !a.IsGlobalUnicast() {
 		return nil, ip.errorf("%s is not a unicast address a node can share", a)
 	}
 	out := &vipLink{Address: a}
