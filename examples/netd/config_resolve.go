@@ -3,7 +3,6 @@ package main
 import (
 	"errors"
 	"fmt"
-	"net/netip"
 	"slices"
 
 	"github.com/netprim/netprim/bridge"
@@ -12,36 +11,9 @@ import (
 	"github.com/netprim/netprim/selector"
 )
 
-// validate checks what involves several parts of c: shared IPs against
-// each other and the static addresses, and the state as the Reconciler
-// checks it (State.Validate).
+// validate checks the state as the Reconciler checks it
+// (State.Validate): what involves several sections.
 func (c *netConfig) validate() error {
-	static := map[netip.Addr]bool{}
-	for _, a := range c.State.Addresses {
-		static[a.Address.Addr()] = true
-	}
-	for _, b := range c.Bound {
-		for _, a := range b.Addresses {
-			static[a.Address.Addr()] = true
-		}
-	}
-	vips := map[netip.Addr]int{}
-	var all []vipLink
-	all = append(all, c.VIPs...)
-	for _, b := range c.Bound {
-		if b.VIP != nil {
-			all = append(all, *b.VIP)
-		}
-	}
-	for i, v := range all {
-		if static[v.Address] {
-			return &configError{path: "machine.network", msg: fmt.Sprintf("shared IP %s is also a static address", v.Address)}
-		}
-		if _, dup := vips[v.Address]; dup {
-			return &configError{path: "machine.network", msg: fmt.Sprintf("shared IP %s is given twice", v.Address)}
-		}
-		vips[v.Address] = i
-	}
 	if err := c.State.Validate(); err != nil {
 		return &configError{path: "machine.network", msg: "translated state", err: err}
 	}

@@ -228,6 +228,7 @@ type iface struct {
 	routes     []ifRoute
 	dhcp       *dhcpLink // Link and Selector unset
 	vip        *vipLink  // Link and Selector unset
+	vipV       value
 	bond       *bond.Spec
 	bondV      value
 	bridge     *bridge.Spec
@@ -260,6 +261,7 @@ type ifVLAN struct {
 	routes    []ifRoute
 	dhcp      *dhcpLink
 	vip       *vipLink
+	vipV      value
 }
 
 var interfaceKeys = []string{"interface", "deviceSelector", "addresses", "cidr", "routes", "bond",
@@ -315,6 +317,7 @@ func readInterface(v value) (*iface, error) {
 		if d.vip, err = readVIP(vv); err != nil {
 			return nil, err
 		}
+		d.vipV = vv
 	}
 	if bv, ok := f["bond"]; ok && !bv.null() {
 		d.bondV = bv
@@ -641,6 +644,7 @@ func readVLAN(v value) (*ifVLAN, error) {
 		if vl.vip, err = readVIP(vv); err != nil {
 			return nil, err
 		}
+		vl.vipV = vv
 	}
 	return vl, nil
 }
@@ -674,6 +678,9 @@ func (t *translator) translate(ifs []*iface) error {
 			return err
 		}
 	}
+	if err := t.checkVIPs(ifs); err != nil {
+		return err
+	}
 	// Ports given by bridgePort on named interfaces join their bridge.
 	for _, d := range ifs {
 		if d.ignore || d.bridgePort == "" || d.sel != nil {
@@ -684,6 +691,39 @@ func (t *translator) translate(ifs []*iface) error {
 			b.Ports = append(b.Ports, bridge.Port{Name: d.name})
 			if err := b.Validate(); err != nil {
 				return d.portV.wrap(err)
+			}
+		}
+	}
+	return nil
+}
+
+// checkVIPs refuses a shared IP given twice or that is also a static
+// address.
+func (t *translator) checkVIPs(ifs []*iface) error {
+	seen := map[netip.Addr]string{}
+	check := func(v *vipLink, at value) error {
+		if v == nil {
+			return nil
+		}
+		if p, ok := t.static[v.Address]; ok {
+			return at.errorf("shared IP %s is also the static address %s", v.Address, p)
+		}
+		if p, ok := seen[v.Address]; ok {
+			return at.errorf("shared IP %s is also %s", v.Address, p)
+		}
+		seen[v.Address] = at.path
+		return nil
+	}
+	for _, d := range ifs {
+		if d.ignore {
+			continue
+		}
+		if err := check(d.vip, d.vipV); err != nil {
+			return err
+		}
+		for _, vl := range d.vlans {
+			if err := check(vl.vip, vl.vipV); err != nil {
+				return err
 			}
 		}
 	}
