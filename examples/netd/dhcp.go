@@ -1,0 +1,174 @@
+//go:build linux
+
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+
+	"github.com/netprim/netprim/dhcp"
+	"github.com/netprim/netprim/reconcile"
+	"github.com/netprim/netprim/selector"
+)
+
+// key identifies a DHCP entry across reloads.
+func (dl dhcpLink) key() string {
+	return fmt.Sprintf("%s|%v|%v|%v|%d", dl.Link, selectorKey(dl.Selector), dl.IPv4, dl.IPv6, dl.RouteMetric)
+}
+
+func (dl dhcpLink) describe() string { return linkOrSelector(dl.Link, dl.Selector) }
+
+func (dl dhcpLink) families() string {
+	var f []string
+	if dl.IPv4 {
+		f = append(f, "DHCPv4")
+	}
+	if dl.IPv6 {
+		f = append(f, "DHCPv6")
+	}
+	return strings.Join(f, " and ")
+}
+
+func selectorKey(s *selector.Selector) string {
+	if s == nil {
+		return ""
+	}
+	return fmt.Sprintf("%+v", *s)
+}
+
+func linkOrSelector(name string, s *selector.Selector) string {
+	if s != nil {
+		return "the link selected by " + selectorKey(s)
+	}
+	return name
+}
+
+// resolve names the link of an entry: its name, or the one link its
+// device selector picks now.
+func (d *daemon) resolve(name string, s *selector.Selector) (string, error) {
+	if s == nil {
+		return name, nil
+	}
+	l, err := selector.Find(d.rctx, d.ns, *s)
+	if err != nil {
+		return "", err
+	}
+	return l.Name, nil
+}
+
+// dhcpRunner is the DHCP client(s) of one link, each feeding a source.
+type dhcpRunner struct {
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	srcs   []*reconcile.Source
+}
+
+func (d *daemon) startDHCP(dl dhcpLink) (*dhcpRunner, error) {
+	name, err := d.resolve(dl.Link, dl.Selector)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(d.rctx)
+	dr := &dhcpRunner{cancel: cancel}
+	fail := func(err error) (*dhcpRunner, error) {
+		dr.stop(true)
+		return nil, err
+	}
+	if dl.IPv4 {
+		src, err := d.r.AddSource("dhcp:"+name, dhcpPriority)
+		if err != nil {
+			return fail(err)
+		}
+		dr.srcs = append(dr.srcs, src)
+		dir := filepath.Join(d.o.root, "var/lib/netd")
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return fail(err)
+		}
+		c, err := dhcp.NewClient(d.ns, dhcp.Config{
+			Link:      name,
+			LeaseFile: filepath.Join(dir, "dhcp-"+name+".json"),
+			Release:   d.o.dhcpRelease,
+			Specs:     dhcp.SpecOptions{RouteMetric: dl.RouteMetric},
+			OnEvent:   d.dhcpEvent("dhcp", src),
+		})
+		if err != nil {
+			return fail(err)
+		}
+		dr.wg.Go(func() {
+			if err := c.Run(ctx); err != nil && ctx.Err() == nil {
+				d.out.errorf("netd: dhcp %s: %v\n", name, err)
+			}
+		})
+	}
+	if dl.IPv6 {
+		src, err := d.r.AddSource("dhcp6:"+name, dhcpPriority)
+		if err != nil {
+			return fail(err)
+		}
+		dr.srcs = append(dr.srcs, src)
+		c, err := dhcp.NewClient6(d.ns, dhcp.Config6{
+			Link:    name,
+			Release: d.o.dhcpRelease,
+			OnEvent: d.dhcpEvent("dhcp6", src),
+		})
+		if err != nil {
+			return fail(err)
+		}
+		dr.wg.Go(func() {
+			if err := c.Run(ctx); err != nil && ctx.Err() == nil {
+				d.out.errorf("netd: dhcp6 %s: %v\n", name, err)
+			}
+		})
+	}
+	return dr, nil
+}
+
+// dhcpEvent prints a client's event and sets or clears its source.
+func (d *daemon) dhcpEvent(proto string, src *reconcile.Source) func(dhcp.Event) {
+	return func(e dhcp.Event) {
+		line := fmt.Sprintf("%s %s: %s", proto, e.Link, e.Kind)
+		switch {
+		case e.Lease != nil:
+			line += fmt.Sprintf(" %s, lease %v", e.Lease.Address, e.Lease.LeaseTime)
+		case e.Lease6 != nil:
+			line += fmt.Sprintf(" %s, valid %v", e.Lease6.Address, e.Lease6.ValidLifetime)
+		}
+		if e.Err != nil {
+			line += ": " + e.Err.Error()
+		}
+		for _, o := range e.Dropped {
+			line += "; dropped " + o.Error()
+		}
+		d.out.printf("%s\n", line)
+		switch e.Kind {
+		case dhcp.EventBound, dhcp.EventRenewed, dhcp.EventChanged:
+			if err := src.Set(reconcile.State{
+				Links:     reconcile.Links(e.Specs.Links...),
+				Addresses: e.Specs.Addresses,
+				Routes:    e.Specs.Routes,
+				Resolvers: e.Specs.Resolvers,
+			}); err != nil {
+				d.out.errorf("netd: %s %s: %v\n", proto, e.Link, err)
+			}
+		case dhcp.EventExpired, dhcp.EventReleased:
+			src.Clear()
+		}
+	}
+}
+
+// stop ends the clients; with remove, their sources go too, so the next
+// pass removes what the leases brought (otherwise the addresses stay and
+// end with their leases).
+func (dr *dhcpRunner) stop(remove bool) {
+	dr.cancel()
+	dr.wg.Wait()
+	if remove {
+		for _, s := range dr.srcs {
+			s.Remove()
+		}
+	}
+}
