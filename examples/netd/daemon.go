@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/netprim/netprim"
+	"github.com/netprim/netprim/firewall"
+	"github.com/netprim/netprim/link"
 	"github.com/netprim/netprim/reconcile"
 	"github.com/netprim/netprim/resolv"
 	"github.com/netprim/netprim/wireguard"
@@ -41,6 +43,9 @@ type daemon struct {
 	// hostname is the configured host name at start: the node's identity
 	// in elections.
 	hostname string
+	// firewall reports that the configuration in force has firewall
+	// documents.
+	firewall bool
 
 	mu    sync.Mutex
 	dhcps map[string]*dhcpRunner // by dhcpLink key
@@ -90,6 +95,9 @@ func run(ctx context.Context, o options, hup <-chan os.Signal, stdout, stderr io
 	if err != nil {
 		return err
 	}
+	if cfg, err = resolveDevices(ctx, ns, cfg); err != nil {
+		return fmt.Errorf("%s: %w", o.file, err)
+	}
 	if err := static.Set(cfg.State); err != nil {
 		return fmt.Errorf("%s: %w", o.file, err)
 	}
@@ -107,6 +115,7 @@ func run(ctx context.Context, o options, hup <-chan os.Signal, stdout, stderr io
 	if cfg.State.Hostname != nil {
 		d.hostname = cfg.State.Hostname.Hostname
 	}
+	d.firewall = cfg.State.Firewall != nil
 	// The first pass creates the links that DHCP clients and shared IPs
 	// run on (a VLAN, a bond); its errors are retried by the Reconciler.
 	plan, err := r.Apply(ctx)
@@ -233,12 +242,21 @@ func (d *daemon) reload() {
 		err = checkBackends(d.o, cfg)
 	}
 	if err == nil {
+		cfg, err = resolveDevices(d.rctx, d.ns, cfg)
+	}
+	if err == nil && cfg.State.Firewall == nil && d.firewall {
+		// The firewall documents were removed: open the firewall (the
+		// Reconciler leaves a table alone that no source mentions).
+		cfg.State.Firewall = &firewall.Spec{DefaultAction: firewall.DefaultAccept}
+	}
+	if err == nil {
 		err = d.static.Set(cfg.State)
 	}
 	if err != nil {
 		d.out.errorf("netd: reload %s: %v; the previous configuration stays in force\n", d.o.file, err)
 		return
 	}
+	d.firewall = cfg.State.Firewall != nil
 	d.out.printf("netd: reloaded %s\n", d.o.file)
 	d.converge(cfg)
 }
@@ -274,6 +292,17 @@ func (d *daemon) shutdown() error {
 	}
 	d.out.printf("netd: stopped; the configuration stays in place\n")
 	return nil
+}
+
+// resolveDevices names the devices the configuration picks by selector, as
+// they are now: their addresses, routes, VLANs, DHCP clients and shared IPs
+// need the name. A device that appears later is taken up on SIGHUP.
+func resolveDevices(ctx context.Context, ns *netprim.Namespace, cfg *netConfig) (*netConfig, error) {
+	links, err := link.List(ctx, ns)
+	if err != nil {
+		return nil, err
+	}
+	return cfg.resolve(links)
 }
 
 func openNetns(name string) (*netprim.Namespace, error) {
