@@ -77,7 +77,8 @@ func (s *Source) Set(st State) error {
 		return fmt.Errorf("reconcile: source %s: %w: it was removed", s.name, netprim.ErrNotFound)
 	}
 	if !s.pending && reflect.DeepEqual(s.raw, st) {
-		// Nothing new (a DHCP renewal that keeps the lease): no pass.
+		// Nothing new (the same state set again): no pass. A DHCP
+		// renewal differs: its addresses end later (ValidUntil).
 		out := s.errorLocked()
 		r.mu.Unlock()
 		return out
