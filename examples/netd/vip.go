@@ -83,7 +83,8 @@ func (d *daemon) startVIP(vl vipLink) (*vipRunner, error) {
 			d.out.printf("%s\n", e)
 		}
 	}))
-	c, err := vip.New(d.ns, vip.Config{Address: vl.Address, Link: name, Owner: vipOwner(d.o.owner)}, el, opts...)
+	cfg := vip.Config{Address: vl.Address, Link: name, Owner: vipOwner(d.o.owner)}
+	c, err := vip.New(d.ns, cfg, el, opts...)
 	if err != nil {
 		closeEl()
 		return nil, err
@@ -92,12 +93,43 @@ func (d *daemon) startVIP(vl vipLink) (*vipRunner, error) {
 	vr := &vipRunner{cancel: cancel, done: make(chan struct{}), close: closeEl}
 	go func() {
 		defer close(vr.done)
-		if err := c.Run(ctx); err != nil {
-			d.out.errorf("netd: vip %s: %v\n", vl.Address, err)
+		// Run refuses to start until the link exists and has an address
+		// in the shared IP's subnet: on a DHCP link (Talos' own example)
+		// that address comes with the lease, after this start. Try again
+		// until it is there; Run returns an error only before it stands
+		// for election.
+		var last string
+		wait := vipRetryMin
+		for {
+			err := c.Run(ctx)
+			if err == nil || ctx.Err() != nil {
+				return
+			}
+			if msg := err.Error(); msg != last {
+				d.out.errorf("netd: vip %s: %v (trying again)\n", vl.Address, err)
+				last = msg
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(wait):
+			}
+			wait = min(2*wait, vipRetryMax)
+			if c, err = vip.New(d.ns, cfg, el, opts...); err != nil {
+				d.out.errorf("netd: vip %s: %v\n", vl.Address, err)
+				return
+			}
 		}
 	}()
 	return vr, nil
 }
+
+// vipRetryMin and vipRetryMax bound the wait between starts of a shared
+// IP's controller whose link is not ready.
+const (
+	vipRetryMin = 100 * time.Millisecond
+	vipRetryMax = 2 * time.Second
+)
 
 // stop gives the address up (the controller removes it, then resigns).
 func (vr *vipRunner) stop() {
