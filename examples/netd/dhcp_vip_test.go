@@ -1,0 +1,432 @@
+//go:build linux
+
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"go.etcd.io/etcd/server/v3/embed"
+	"go.uber.org/zap"
+
+	"github.com/netprim/netprim/nstest"
+)
+
+// The DHCP lab of the seeds' example (testdata/vip-dhcp.yaml, unchanged):
+// dnsmasq serves 192.168.0.0/24 on srv0 in a server namespace, joined to
+// the node's eth0 by a veth pair; the shared IP 192.168.0.15 is outside
+// its range.
+const (
+	labServerIP = "192.168.0.1"
+	labVIP      = "192.168.0.15"
+	labDNS      = "192.168.0.53"
+	labDomain   = "lab.example"
+)
+
+// labDnsmasqOptions: a range of two-minute leases (dnsmasq's shortest),
+// a router, a DNS server and search domain, and classless static routes
+// (option 121: a default route and one more network).
+var labDnsmasqOptions = []string{
+	"--dhcp-range=192.168.0.100,192.168.0.150,255.255.255.0,2m",
+	"--dhcp-option=option:router," + labServerIP,
+	"--dhcp-option=option:dns-server," + labDNS,
+	"--dhcp-option=option:domain-search," + labDomain,
+	"--dhcp-option=option:classless-static-route,0.0.0.0/0," + labServerIP + ",198.51.100.0/24,192.168.0.2",
+}
+
+// TestDHCPAndVIP runs netd on the seeds' example, an interface with
+// "dhcp: true" and a shared IP (testdata/vip-dhcp.yaml), against dnsmasq
+// and an embedded etcd: the lease's address (with the lease's finite
+// lifetime), routes and resolv.conf, the shared IP elected and held on
+// eth0; SIGTERM gives the shared IP up and keeps the lease's address;
+// a second run with --dhcp-release releases the lease (dnsmasq forgets it)
+// and removes its address and routes on SIGTERM.
+func TestDHCPAndVIP(t *testing.T) {
+	needRoot(t)
+	srv, node := nstest.New(t), nstest.New(t)
+	nstest.Veth(t, node, "eth0", srv, "srv0")
+	srv.Run(t, "ip", "addr", "add", labServerIP+"/24", "dev", "srv0")
+	dm := startDnsmasq(t, srv, "srv0", labDnsmasqOptions...)
+	endpoint := startEtcd(t)
+	cfg, err := filepath.Abs("testdata/vip-dhcp.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	root := t.TempDir()
+	args := []string{"--netns", node.Name, "--root", root, "-f", cfg,
+		"--etcd-endpoints", endpoint, "--election-ttl", "2s"}
+
+	// First run: lease and shared IP; SIGTERM keeps the lease.
+	p := startNetd(t, args...)
+	leased := leasedAddr(t, p.waitLine("dhcp eth0: bound", 30*time.Second))
+	t.Logf("leased %s", leased)
+	nstest.Eventually(t, 10*time.Second, func() error {
+		a, ok := findAddr(globalAddrs(t, node, "eth0"), leased)
+		if !ok {
+			return fmt.Errorf("leased %s not on eth0: %v", leased, globalAddrs(t, node, "eth0"))
+		}
+		if a.Valid == foreverLifetime || a.Valid == 0 || a.Valid > 120 {
+			return fmt.Errorf("leased %s: valid_life_time %d, want the lease's (at most 120 s)", leased, a.Valid)
+		}
+		return nil
+	})
+	wantRoutes := []string{"0.0.0.0/0 via " + labServerIP, "198.51.100.0/24 via 192.168.0.2"}
+	nstest.Eventually(t, 10*time.Second, func() error {
+		got := gatewayRoutes(t, node, "eth0")
+		for _, r := range wantRoutes {
+			if !slices.Contains(got, r) {
+				return fmt.Errorf("routes on eth0 %q lack %q", got, r)
+			}
+		}
+		return nil
+	})
+	resolvConf := filepath.Join(root, "etc", "resolv.conf")
+	nstest.Eventually(t, 10*time.Second, func() error {
+		b, err := os.ReadFile(resolvConf)
+		if err != nil {
+			return err
+		}
+		if !regexp.MustCompile(`(?m)^nameserver `+regexp.QuoteMeta(labDNS)+`$`).Match(b) ||
+			!regexp.MustCompile(`(?m)^search .*\b`+regexp.QuoteMeta(labDomain)+`\b`).Match(b) {
+			return fmt.Errorf("%s lacks the lease's nameserver and search domain:\n%s", resolvConf, b)
+		}
+		return nil
+	})
+	p.waitLine("vip "+labVIP+": acquired", 30*time.Second)
+	nstest.Eventually(t, 5*time.Second, func() error {
+		a, ok := findAddr(globalAddrs(t, node, "eth0"), labVIP)
+		if !ok {
+			return fmt.Errorf("shared IP %s not on eth0: %v", labVIP, globalAddrs(t, node, "eth0"))
+		}
+		if a.Valid == foreverLifetime {
+			return fmt.Errorf("shared IP %s without a kernel lifetime", labVIP)
+		}
+		return nil
+	})
+	code, took := p.stop(syscall.SIGTERM)
+	t.Logf("SIGTERM: exit status %d after %v", code, took)
+	if code != 0 {
+		t.Fatalf("SIGTERM: exit status %d, want 0\nstderr:\n%s", code, p.stderr())
+	}
+	if !strings.Contains(p.stdout(), "vip "+labVIP+": released (stopped)") {
+		t.Errorf("no release of the shared IP in the output:\n%s", p.stdout())
+	}
+	as := globalAddrs(t, node, "eth0")
+	if _, ok := findAddr(as, labVIP); ok {
+		t.Errorf("shared IP %s still on eth0 after SIGTERM: %v", labVIP, as)
+	}
+	if _, ok := findAddr(as, leased); !ok {
+		t.Errorf("leased %s gone from eth0 after SIGTERM (the lease is kept): %v", leased, as)
+	}
+	if !dm.hasLease(t, leased) {
+		t.Errorf("dnsmasq's lease file lacks %s after a stop that keeps the lease:\n%s", leased, dm.leaseFile(t))
+	}
+
+	// Second run with --dhcp-release: the lease file under --root makes
+	// the client ask for the same address; SIGTERM releases it.
+	p = startNetd(t, append(args, "--dhcp-release")...)
+	leased2 := leasedAddr(t, p.waitLine("dhcp eth0: bound", 30*time.Second))
+	if leased2 != leased {
+		t.Logf("the second run leased %s, the first %s", leased2, leased)
+	}
+	p.waitLine("vip "+labVIP+": acquired", 30*time.Second)
+	nstest.Eventually(t, 10*time.Second, func() error {
+		as := globalAddrs(t, node, "eth0")
+		if _, ok := findAddr(as, leased2); !ok {
+			return fmt.Errorf("leased %s not on eth0: %v", leased2, as)
+		}
+		return nil
+	})
+	code, took = p.stop(syscall.SIGTERM)
+	t.Logf("SIGTERM with --dhcp-release: exit status %d after %v", code, took)
+	if code != 0 {
+		t.Fatalf("SIGTERM with --dhcp-release: exit status %d, want 0\nstderr:\n%s", code, p.stderr())
+	}
+	as = globalAddrs(t, node, "eth0")
+	for _, a := range []string{labVIP, leased2} {
+		if _, ok := findAddr(as, a); ok {
+			t.Errorf("%s still on eth0 after SIGTERM with --dhcp-release: %v", a, as)
+		}
+	}
+	if got := gatewayRoutes(t, node, "eth0"); len(got) != 0 {
+		t.Errorf("the lease's routes still on eth0 after the release: %q", got)
+	}
+	nstest.Eventually(t, 5*time.Second, func() error {
+		if dm.hasLease(t, leased2) {
+			return fmt.Errorf("dnsmasq still holds the lease of %s:\n%s", leased2, dm.leaseFile(t))
+		}
+		return nil
+	})
+	if !strings.Contains(dm.output(), "DHCPRELEASE(srv0) "+leased2) {
+		t.Errorf("dnsmasq logged no DHCPRELEASE of %s:\n%s", leased2, dm.output())
+	}
+}
+
+// TestVIPWithoutElection starts netd on a configuration with a shared IP
+// but neither --etcd-endpoints nor --kubeconfig: it exits with status 1,
+// says what is missing, and changes nothing in the namespace or under
+// --root.
+func TestVIPWithoutElection(t *testing.T) {
+	needRoot(t)
+	node, peer := nstest.New(t), nstest.New(t)
+	nstest.Veth(t, node, "eth0", peer, "eth0")
+	nstest.Settle(t, node)
+	before := snapshot(t, node)
+	root := t.TempDir()
+	p := startNetd(t, "--netns", node.Name, "--root", root, "-f", "testdata/vip-dhcp.yaml")
+	if code := p.wait(20 * time.Second); code != 1 {
+		t.Errorf("exit status %d, want 1", code)
+	}
+	if e := p.stderr(); !strings.Contains(e, "--etcd-endpoints") || !strings.Contains(e, "--kubeconfig") || !strings.Contains(e, labVIP) {
+		t.Errorf("the error does not name the shared IP and the missing flags:\n%s", e)
+	}
+	if after := snapshot(t, node); after != before {
+		t.Errorf("the namespace changed:\nbefore:\n%s\nafter:\n%s", before, after)
+	}
+	if ents, err := os.ReadDir(root); err != nil || len(ents) != 0 {
+		t.Errorf("--root %s: %v %v, want it empty", root, ents, err)
+	}
+}
+
+// foreverLifetime is the valid_life_time ip(8) reports for an address
+// without a lifetime.
+const foreverLifetime = 4294967295
+
+// kernelAddr is one address of "ip -j addr show".
+type kernelAddr struct {
+	Local     string `json:"local"`
+	Prefixlen int    `json:"prefixlen"`
+	Scope     string `json:"scope"`
+	Valid     uint32 `json:"valid_life_time"`
+	Preferred uint32 `json:"preferred_life_time"`
+}
+
+func (a kernelAddr) String() string {
+	life := "forever"
+	if a.Valid != foreverLifetime {
+		life = fmt.Sprintf("%ds", a.Valid)
+	}
+	return fmt.Sprintf("%s/%d valid %s", a.Local, a.Prefixlen, life)
+}
+
+// globalAddrs returns the global addresses of dev as ip(8) reports them.
+func globalAddrs(t testing.TB, n *nstest.NS, dev string) []kernelAddr {
+	t.Helper()
+	var links []struct {
+		AddrInfo []kernelAddr `json:"addr_info"`
+	}
+	n.IPJSON(t, &links, "addr", "show", "dev", dev)
+	var out []kernelAddr
+	for _, l := range links {
+		for _, a := range l.AddrInfo {
+			if a.Scope == "global" {
+				out = append(out, a)
+			}
+		}
+	}
+	return out
+}
+
+// findAddr returns the address ip (without prefix) of as.
+func findAddr(as []kernelAddr, ip string) (kernelAddr, bool) {
+	for _, a := range as {
+		if a.Local == ip {
+			return a, true
+		}
+	}
+	return kernelAddr{}, false
+}
+
+// gatewayRoutes returns "DST via GW" for the IPv4 routes of the main
+// table through dev that have a gateway.
+func gatewayRoutes(t testing.TB, n *nstest.NS, dev string) []string {
+	t.Helper()
+	var rs []struct {
+		Dst     string `json:"dst"`
+		Gateway string `json:"gateway"`
+	}
+	n.IPJSON(t, &rs, "-4", "route", "show", "table", "main", "dev", dev)
+	var out []string
+	for _, r := range rs {
+		if r.Gateway == "" {
+			continue
+		}
+		dst := r.Dst
+		if dst == "default" {
+			dst = "0.0.0.0/0"
+		}
+		out = append(out, dst+" via "+r.Gateway)
+	}
+	return out
+}
+
+// leasedAddr takes the address out of "dhcp eth0: bound 192.168.0.123/24,
+// lease 2m0s".
+func leasedAddr(t testing.TB, line string) string {
+	t.Helper()
+	m := regexp.MustCompile(`: bound ([0-9.]+)/\d+, lease `).FindStringSubmatch(line)
+	if m == nil {
+		t.Fatalf("no leased address in %q", line)
+	}
+	return m[1]
+}
+
+// snapshot is what ip(8) and nft(8) report of a namespace: links,
+// addresses, routes of every table, rules and the ruleset.
+func snapshot(t testing.TB, n *nstest.NS) string {
+	t.Helper()
+	var b strings.Builder
+	for _, args := range [][]string{
+		{"ip", "-j", "-d", "link", "show"},
+		{"ip", "-j", "-d", "addr", "show"},
+		{"ip", "-j", "-d", "route", "show", "table", "all"},
+		{"ip", "-j", "-d", "-6", "route", "show", "table", "all"},
+		{"ip", "-j", "rule", "show"},
+		{"nft", "-j", "list", "ruleset"},
+	} {
+		fmt.Fprintf(&b, "%s:\n%s\n", strings.Join(args, " "), n.Run(t, args[0], args[1:]...))
+	}
+	return b.String()
+}
+
+// startEtcd starts an embedded etcd on 127.0.0.1 (a free port) in the
+// test process's namespace, where netd runs, stopped when the test ends,
+// and returns its client URL.
+func startEtcd(t testing.TB) string {
+	t.Helper()
+	u := []url.URL{{Scheme: "http", Host: "127.0.0.1:0"}}
+	cfg := embed.NewConfig()
+	cfg.Name = "netd-test"
+	cfg.Dir = t.TempDir()
+	cfg.ListenClientUrls, cfg.AdvertiseClientUrls = u, u
+	cfg.ListenPeerUrls, cfg.AdvertisePeerUrls = u, u
+	cfg.InitialCluster = cfg.InitialClusterFromName(cfg.Name)
+	cfg.EnableGRPCGateway = false
+	cfg.ZapLoggerBuilder = embed.NewZapLoggerBuilder(zap.NewNop())
+	e, err := embed.StartEtcd(cfg)
+	if err != nil {
+		t.Fatalf("etcd: %v", err)
+	}
+	t.Cleanup(e.Close)
+	select {
+	case <-e.Server.ReadyNotify():
+	case err := <-e.Err():
+		t.Fatalf("etcd: %v", err)
+	case <-time.After(30 * time.Second):
+		t.Fatal("etcd not ready after 30 s")
+	}
+	return "http://" + e.Clients[0].Addr().String()
+}
+
+// dnsmasq is a DHCP server running in a namespace.
+type dnsmasq struct {
+	cmd    *exec.Cmd
+	leases string
+	done   chan struct{}
+	mu     sync.Mutex
+	out    bytes.Buffer
+}
+
+func (d *dnsmasq) Write(b []byte) (int, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.out.Write(b)
+}
+
+func (d *dnsmasq) output() string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.out.String()
+}
+
+// startDnsmasq starts dnsmasq (Debian) serving DHCP on dev in n through
+// nsenter (which execs it: the PID is dnsmasq's), waits until it listens
+// on port 67 and stops it by PID when the test ends.
+func startDnsmasq(t testing.TB, n *nstest.NS, dev string, opts ...string) *dnsmasq {
+	t.Helper()
+	bin, err := exec.LookPath("dnsmasq")
+	if err != nil {
+		bin = "/usr/sbin/dnsmasq"
+		if _, err := os.Stat(bin); err != nil {
+			t.Skipf("needs dnsmasq (Debian package dnsmasq-base): %v", err)
+		}
+	}
+	dir := t.TempDir()
+	d := &dnsmasq{leases: filepath.Join(dir, "leases"), done: make(chan struct{})}
+	args := append([]string{"--net=" + n.Path, "--", bin,
+		"--no-daemon", "--conf-file=/dev/null", "--port=0", "--no-ping",
+		"--bind-interfaces", "--interface=" + dev, "--except-interface=lo",
+		"--user=root", "--group=", "--log-facility=-", "--log-dhcp",
+		"--dhcp-leasefile=" + d.leases, "--pid-file=" + filepath.Join(dir, "pid"),
+		"--dhcp-authoritative"}, opts...)
+	d.cmd = exec.Command("nsenter", args...)
+	d.cmd.Stdout, d.cmd.Stderr = d, d
+	d.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := d.cmd.Start(); err != nil {
+		t.Fatalf("dnsmasq: %v", err)
+	}
+	go func() { d.cmd.Wait(); close(d.done) }()
+	t.Cleanup(func() {
+		select {
+		case <-d.done:
+			return
+		default:
+		}
+		syscall.Kill(d.cmd.Process.Pid, syscall.SIGTERM)
+		select {
+		case <-d.done:
+		case <-time.After(5 * time.Second):
+			syscall.Kill(d.cmd.Process.Pid, syscall.SIGKILL)
+			<-d.done
+		}
+	})
+	nstest.Eventually(t, 10*time.Second, func() error {
+		select {
+		case <-d.done:
+			t.Fatalf("dnsmasq exited: %s", d.output())
+		default:
+		}
+		out, err := n.Exec("ss", "-Hlun")
+		if err != nil {
+			return err
+		}
+		if !strings.Contains(string(out), ":67 ") {
+			return fmt.Errorf("dnsmasq not listening on port 67 yet")
+		}
+		return nil
+	})
+	return d
+}
+
+// leaseFile returns dnsmasq's lease file.
+func (d *dnsmasq) leaseFile(t testing.TB) string {
+	t.Helper()
+	b, err := os.ReadFile(d.leases)
+	if err != nil && !os.IsNotExist(err) {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// hasLease reports whether dnsmasq's lease file holds a lease of ip
+// ("EXPIRY MAC IP HOSTNAME CLIENTID" lines).
+func (d *dnsmasq) hasLease(t testing.TB, ip string) bool {
+	t.Helper()
+	for _, l := range strings.Split(d.leaseFile(t), "\n") {
+		if f := strings.Fields(l); len(f) >= 3 && f[2] == ip {
+			return true
+		}
+	}
+	return false
+}
