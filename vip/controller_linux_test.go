@@ -132,6 +132,18 @@ func waitCampaign(t *testing.T, el *fakeElector) {
 	}
 }
 
+// leading starts a controller for cfg on p.N with a fake elector and
+// grants it a term proven for d; it returns once the address is acquired.
+func leading(t *testing.T, p pair, cfg vip.Config, d time.Duration) (*fakeElector, *running, *fakeTerm) {
+	t.Helper()
+	el := newFakeElector()
+	r := start(t, p.N.Namespace, cfg, el)
+	waitCampaign(t, el)
+	term := el.grant("t1", d, nil)
+	r.wait(t, vip.Acquired, 5*time.Second)
+	return el, r, term
+}
+
 // TestControllerLifecycle: a won term puts the address up with a kernel
 // lifetime that ends before the term's proof and announces it; a renewal
 // refreshes the lifetime; stopping removes the address before resigning.
@@ -198,11 +210,7 @@ func TestControllerLifecycle(t *testing.T) {
 func TestControllerProofRunsOut(t *testing.T) {
 	p := newPair(t)
 	ip := netip.MustParseAddr("10.89.0.50")
-	el := newFakeElector()
-	r := start(t, p.N.Namespace, vip.Config{Address: ip, Link: nodeLink}, el)
-	waitCampaign(t, el)
-	term := el.grant("t1", 2500*time.Millisecond, nil)
-	r.wait(t, vip.Acquired, 5*time.Second)
+	el, r, term := leading(t, p, vip.Config{Address: ip, Link: nodeLink}, 2500*time.Millisecond)
 	until := term.ProvenUntil()
 	e := r.wait(t, vip.Lost, 5*time.Second)
 	if !strings.Contains(e.Reason, "not proven") {
@@ -225,11 +233,7 @@ func TestControllerProofRunsOut(t *testing.T) {
 func TestControllerTermEnds(t *testing.T) {
 	p := newPair(t)
 	ip := netip.MustParseAddr("10.89.0.50")
-	el := newFakeElector()
-	r := start(t, p.N.Namespace, vip.Config{Address: ip, Link: nodeLink}, el)
-	waitCampaign(t, el)
-	term := el.grant("t1", 10*time.Second, nil)
-	r.wait(t, vip.Acquired, 5*time.Second)
+	el, r, term := leading(t, p, vip.Config{Address: ip, Link: nodeLink}, 10*time.Second)
 	term.end()
 	r.wait(t, vip.Lost, 5*time.Second)
 	if has, _ := ipAddr(t, p.N, ip); has {
@@ -243,11 +247,7 @@ func TestControllerTermEnds(t *testing.T) {
 func TestControllerLinkDown(t *testing.T) {
 	p := newPair(t)
 	ip := netip.MustParseAddr("10.89.0.50")
-	el := newFakeElector()
-	r := start(t, p.N.Namespace, vip.Config{Address: ip, Link: nodeLink}, el)
-	waitCampaign(t, el)
-	term := el.grant("t1", 10*time.Second, nil)
-	r.wait(t, vip.Acquired, 5*time.Second)
+	el, r, term := leading(t, p, vip.Config{Address: ip, Link: nodeLink}, 10*time.Second)
 	p.N.Run(t, "ip", "link", "set", nodeLink, "down")
 	e := r.wait(t, vip.Released, 5*time.Second)
 	if !strings.Contains(e.Reason, "down") {
@@ -275,9 +275,8 @@ func TestControllerLinkDown(t *testing.T) {
 func TestControllerHealthCheck(t *testing.T) {
 	p := newPair(t)
 	ip := netip.MustParseAddr("10.89.0.50")
-	el := newFakeElector()
 	var sick atomic.Bool
-	r := start(t, p.N.Namespace, vip.Config{Address: ip, Link: nodeLink, Health: vip.HealthOptions{
+	el, r, _ := leading(t, p, vip.Config{Address: ip, Link: nodeLink, Health: vip.HealthOptions{
 		Interval: 20 * time.Millisecond, Failures: 2,
 		Check: func(ctx context.Context) error {
 			if sick.Load() {
@@ -285,10 +284,7 @@ func TestControllerHealthCheck(t *testing.T) {
 			}
 			return nil
 		},
-	}}, el)
-	waitCampaign(t, el)
-	el.grant("t1", 10*time.Second, nil)
-	r.wait(t, vip.Acquired, 5*time.Second)
+	}}, 10*time.Second)
 	sick.Store(true)
 	e := r.wait(t, vip.Released, 5*time.Second)
 	if !strings.Contains(e.Reason, "health check failed 2 times: api server not answering") {
@@ -309,11 +305,7 @@ func TestControllerHealthCheck(t *testing.T) {
 func TestControllerRestoresAddress(t *testing.T) {
 	p := newPair(t)
 	ip := netip.MustParseAddr("10.89.0.50")
-	el := newFakeElector()
-	r := start(t, p.N.Namespace, vip.Config{Address: ip, Link: nodeLink}, el)
-	waitCampaign(t, el)
-	el.grant("t1", 10*time.Second, nil)
-	r.wait(t, vip.Acquired, 5*time.Second)
+	leading(t, p, vip.Config{Address: ip, Link: nodeLink}, 10*time.Second)
 	p.N.Run(t, "ip", "addr", "del", ip.String()+"/32", "dev", nodeLink)
 	nstest.Eventually(t, 3*time.Second, func() error {
 		if has, _ := ipAddr(t, p.N, ip); !has {
