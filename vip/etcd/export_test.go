@@ -5,7 +5,5 @@ import "time"
 // LastProvenUntil returns the latest ProvenUntil t ever had, also after it
 // ended (when ProvenUntil is zero).
 func LastProvenUntil(t *Term) time.Time {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return t.last
+	return t.proof.Last()
 }

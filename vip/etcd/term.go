@@ -36,8 +36,7 @@ type Term struct {
 	rev   int64
 	id    string
 
-	renewed chan struct{}
-	done    chan struct{}
+	proof   *vip.Proof
 	stopped chan struct{} // closed when the term's goroutines have returned
 	ctx     context.Context
 	cancel  context.CancelFunc
@@ -45,11 +44,6 @@ type Term struct {
 	// cancels it, as it gives the lease up itself.
 	cleanup       context.Context
 	cancelCleanup context.CancelFunc
-
-	mu     sync.Mutex
-	proven time.Time
-	last   time.Time // the latest proven, kept after the term ended (tests)
-	err    error     // why the term ended; nil while it runs
 
 	resignMu sync.Mutex
 	released bool // Resign deleted the key and revoked the lease
@@ -64,11 +58,8 @@ func startTerm(e *Elector, lease clientv3.LeaseID, key string, rev int64, sent, 
 		key:     key,
 		rev:     rev,
 		id:      fmt.Sprintf("etcd lease %x rev %d", int64(lease), rev),
-		renewed: make(chan struct{}, 1),
-		done:    make(chan struct{}),
+		proof:   vip.NewProof(proven),
 		stopped: make(chan struct{}),
-		proven:  proven,
-		last:    proven,
 	}
 	t.ctx, t.cancel = context.WithCancel(context.Background())
 	t.cleanup, t.cancelCleanup = context.WithCancel(context.Background())
@@ -92,26 +83,18 @@ func (t *Term) Lease() clientv3.LeaseID { return t.lease }
 // TTL after it received that renewal, and no other candidate leads while
 // the key exists. It never moves backwards while the term runs and is zero
 // once the term has ended.
-func (t *Term) ProvenUntil() time.Time {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return t.proven
-}
+func (t *Term) ProvenUntil() time.Time { return t.proof.ProvenUntil() }
 
 // Renewed receives a value whenever ProvenUntil moved forward (buffered by
 // one, so renewals not received are coalesced).
-func (t *Term) Renewed() <-chan struct{} { return t.renewed }
+func (t *Term) Renewed() <-chan struct{} { return t.proof.Renewed() }
 
 // Done is closed when the term has ended.
-func (t *Term) Done() <-chan struct{} { return t.done }
+func (t *Term) Done() <-chan struct{} { return t.proof.Done() }
 
 // Err returns why the term ended, an error wrapping vip.ErrNotLeader; nil
 // while it runs.
-func (t *Term) Err() error {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return t.err
-}
+func (t *Term) Err() error { return t.proof.Err() }
 
 // Verify returns nil when the term runs and its key is the leader's: it
 // exists with the term's create revision and no key under the prefix was
@@ -119,7 +102,7 @@ func (t *Term) Err() error {
 // talking to etcd are returned as they are.
 func (t *Term) Verify(ctx context.Context) error {
 	select {
-	case <-t.done:
+	case <-t.Done():
 		return fmt.Errorf("etcd elector: term %s has ended: %w", t.id, vip.ErrNotLeader)
 	default:
 	}
@@ -131,7 +114,7 @@ func (t *Term) Verify(ctx context.Context) error {
 		return fmt.Errorf("etcd elector: term %s: no candidate under %s: %w", t.id, t.e.prefix, vip.ErrNotLeader)
 	}
 	select {
-	case <-t.done:
+	case <-t.Done():
 		return fmt.Errorf("etcd elector: term %s has ended: %w", t.id, vip.ErrNotLeader)
 	default:
 	}
@@ -184,32 +167,8 @@ func (t *Term) Resign(ctx context.Context) error {
 // end ends the term for reason: ProvenUntil becomes zero, Done is closed
 // and the goroutines are told to stop. Only the first call counts.
 func (t *Term) end(reason error) {
-	t.mu.Lock()
-	if t.err != nil {
-		t.mu.Unlock()
-		return
-	}
-	t.err = fmt.Errorf("etcd elector: term %s: %w: %w", t.id, reason, vip.ErrNotLeader)
-	t.proven = time.Time{}
-	t.mu.Unlock()
-	close(t.done)
-	t.cancel()
-}
-
-// extend moves ProvenUntil to p if that is later and the term runs, and
-// signals Renewed.
-func (t *Term) extend(p time.Time) {
-	t.mu.Lock()
-	moved := t.err == nil && p.After(t.proven)
-	if moved {
-		t.proven, t.last = p, p
-	}
-	t.mu.Unlock()
-	if moved {
-		select {
-		case t.renewed <- struct{}{}:
-		default:
-		}
+	if t.proof.End(fmt.Errorf("etcd elector: term %s: %w", t.id, reason)) {
+		t.cancel()
 	}
 }
 
@@ -274,7 +233,7 @@ func (t *Term) renew(next time.Time) {
 		cancel()
 		switch {
 		case err == nil:
-			t.extend(sent.Add(time.Duration(resp.TTL)*time.Second - o.Margin))
+			t.proof.Extend(sent.Add(time.Duration(resp.TTL)*time.Second - o.Margin))
 			next = sent.Add(o.RenewInterval)
 			lastErr = nil
 		case errors.Is(err, rpctypes.ErrLeaseNotFound):
