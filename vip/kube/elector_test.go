@@ -56,7 +56,7 @@ func resign(t testing.TB, n *node, term *Term) {
 func span(term *Term) (start, last, ended time.Time) {
 	term.mu.Lock()
 	defer term.mu.Unlock()
-	return term.start, term.last, term.endedAt
+	return term.start, term.proof.Last(), term.endedAt
 }
 
 // reliedUntil returns until when the holder of a term could rely on it: a

@@ -30,9 +30,10 @@ const cleanupTimeout = time.Second
 // found another holder), or on Resign. Once it ended, the LeaderElector is
 // stopped and releases the Lease if the Lease still names this node.
 type Term struct {
-	e       *Elector
-	renewed chan struct{}
-	done    chan struct{}
+	e *Elector
+	// proof is extended and ended only with mu held: a term seen running
+	// with mu held runs until mu is released.
+	proof   *vip.Proof
 	stopped chan struct{} // closed when the LeaderElector's Run has returned
 	cancel  context.CancelFunc
 
@@ -41,18 +42,15 @@ type Term struct {
 	attempted   bool // a write naming this node was sent
 	transitions int  // the Lease's leaseTransitions when won
 	id          string
-	proven      time.Time
-	timer       *time.Timer // ends the term when proven passes
-	err         error       // why the term ended; nil while it runs
+	timer       *time.Timer // ends the term when its proof runs out
 	runBytes    []byte      // observedBytes of the last write sent
 	runStart    time.Time   // when the first write with runBytes was sent
 	sent        time.Time   // when the last write was sent
 	releaseErr  error       // the outcome of the last release step after the end
 
-	// For tests: the first proof's send time, the latest proof (kept
-	// after the end), the time the term ended, the send time of the last
-	// successful write.
-	start, last, endedAt, lastSent time.Time
+	// For tests: the first proof's send time, the time the term ended,
+	// the send time of the last successful write.
+	start, endedAt, lastSent time.Time
 }
 
 var _ vip.Term = (*Term)(nil)
@@ -60,8 +58,7 @@ var _ vip.Term = (*Term)(nil)
 func newTerm(e *Elector, cancel context.CancelFunc) *Term {
 	return &Term{
 		e:       e,
-		renewed: make(chan struct{}, 1),
-		done:    make(chan struct{}),
+		proof:   vip.NewProof(time.Time{}),
 		stopped: make(chan struct{}),
 		cancel:  cancel,
 		id:      fmt.Sprintf("kube lease %s/%s holder %s", e.namespace, e.name, e.identity),
@@ -90,26 +87,18 @@ func (t *Term) Transitions() int {
 // second plus the Lease's duration, less Options.Margin (see the package
 // documentation). It never moves backwards while the term runs and is zero
 // once the term has ended.
-func (t *Term) ProvenUntil() time.Time {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return t.proven
-}
+func (t *Term) ProvenUntil() time.Time { return t.proof.ProvenUntil() }
 
 // Renewed receives a value whenever ProvenUntil moved forward (buffered by
 // one, so renewals not received are coalesced).
-func (t *Term) Renewed() <-chan struct{} { return t.renewed }
+func (t *Term) Renewed() <-chan struct{} { return t.proof.Renewed() }
 
 // Done is closed when the term has ended.
-func (t *Term) Done() <-chan struct{} { return t.done }
+func (t *Term) Done() <-chan struct{} { return t.proof.Done() }
 
 // Err returns why the term ended, an error wrapping vip.ErrNotLeader; nil
 // while it runs.
-func (t *Term) Err() error {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return t.err
-}
+func (t *Term) Err() error { return t.proof.Err() }
 
 // Verify returns nil when the term runs and the Lease names this node with
 // the term's transition count. Otherwise the error wraps vip.ErrNotLeader;
@@ -225,7 +214,7 @@ func (t *Term) attempt(observed []byte) error {
 	now := time.Now()
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if t.err != nil {
+	if t.proof.Err() != nil {
 		return errTermEnded
 	}
 	t.attempted = true
@@ -241,7 +230,7 @@ func (t *Term) attempt(observed []byte) error {
 // observed bytes plus the Lease's duration, less the margin.
 func (t *Term) proved(rec rl.LeaderElectionRecord) {
 	t.mu.Lock()
-	if t.err != nil {
+	if t.proof.Err() != nil {
 		t.mu.Unlock()
 		return
 	}
@@ -252,7 +241,7 @@ func (t *Term) proved(rec rl.LeaderElectionRecord) {
 		t.transitions = rec.LeaderTransitions
 		t.id = fmt.Sprintf("%s transitions %d", t.id, rec.LeaderTransitions)
 		t.start = t.runStart
-		t.proven, t.last = p, p
+		t.proof.Extend(p) // the first proof: no renewal
 		t.timer = time.AfterFunc(time.Until(p), t.expire)
 		t.mu.Unlock()
 		return
@@ -263,28 +252,20 @@ func (t *Term) proved(rec rl.LeaderElectionRecord) {
 		t.end(fmt.Errorf("lease transitions moved from %d to %d", t.transitions, rec.LeaderTransitions))
 		return
 	}
-	moved := p.After(t.proven)
-	if moved {
-		t.proven, t.last = p, p
+	if t.proof.Extend(p) {
 		t.timer.Reset(time.Until(p))
 	}
 	t.mu.Unlock()
-	if moved {
-		select {
-		case t.renewed <- struct{}{}:
-		default:
-		}
-	}
 }
 
 // expire ends the term when ProvenUntil has passed.
 func (t *Term) expire() {
 	t.mu.Lock()
-	if t.err != nil {
+	if t.proof.Err() != nil {
 		t.mu.Unlock()
 		return
 	}
-	if left := time.Until(t.proven); left > 0 {
+	if left := time.Until(t.proof.ProvenUntil()); left > 0 {
 		t.timer.Reset(left)
 		t.mu.Unlock()
 		return
@@ -297,18 +278,15 @@ func (t *Term) expire() {
 // the LeaderElector is told to stop. Only the first call counts.
 func (t *Term) end(reason error) {
 	t.mu.Lock()
-	if t.err != nil {
+	if !t.proof.End(fmt.Errorf("kube elector: term %s: %w", t.id, reason)) {
 		t.mu.Unlock()
 		return
 	}
-	t.err = fmt.Errorf("kube elector: term %s: %w: %w", t.id, reason, vip.ErrNotLeader)
-	t.proven = time.Time{}
 	t.endedAt = time.Now()
 	if t.timer != nil {
 		t.timer.Stop()
 	}
 	t.mu.Unlock()
-	close(t.done)
 	t.cancel()
 }
 
