@@ -12,7 +12,7 @@ import (
 
 // DefaultMargin is the safety margin subtracted from each renewal's proof of
 // leadership when Options.Margin is zero.
-const DefaultMargin = 200 * time.Millisecond
+const DefaultMargin = vip.DefaultMargin
 
 // Options tune an Elector. The zero value takes every default.
 type Options struct {
@@ -46,13 +46,9 @@ type Options struct {
 // and name the field.
 func (o Options) normalize() (Options, error) {
 	const prefix = "kube elector: "
-	switch {
-	case o.TTL == 0:
-		o.TTL = vip.DefaultTTL
-	case o.TTL < vip.MinTTL:
-		return o, specerr.Invalid(prefix, "ttl", "%v is below the minimum %v", o.TTL, vip.MinTTL)
-	case o.TTL%time.Second != 0:
-		return o, specerr.Invalid(prefix, "ttl", "%v is not a whole number of seconds", o.TTL)
+	var err error
+	if o.TTL, err = vip.NormalizeTTL(prefix, o.TTL); err != nil {
+		return o, err
 	}
 	switch {
 	case o.RenewDeadline == 0:
@@ -72,12 +68,10 @@ func (o Options) normalize() (Options, error) {
 		return o, specerr.Invalid(prefix, "retryPeriod", "%v is too long: renewDeadline %v must be longer than %v times it",
 			o.RetryPeriod, o.RenewDeadline, leaderelection.JitterFactor)
 	}
-	switch {
-	case o.Margin == 0:
-		o.Margin = DefaultMargin
-	case o.Margin < 0:
-		return o, specerr.Invalid(prefix, "margin", "%v is negative", o.Margin)
-	case o.Margin >= o.TTL-time.Second-o.RetryPeriod:
+	if o.Margin, err = vip.NormalizeMargin(prefix, o.Margin); err != nil {
+		return o, err
+	}
+	if o.Margin >= o.TTL-time.Second-o.RetryPeriod {
 		return o, specerr.Invalid(prefix, "margin", "%v is too long: ttl %v less margin must be longer than 1s plus retryPeriod %v",
 			o.Margin, o.TTL, o.RetryPeriod)
 	}
