@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"runtime/pprof"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -63,7 +64,9 @@ func start(t *testing.T, ns *netprim.Namespace, cfg vip.Config, el vip.Elector) 
 		select {
 		case <-r.done:
 		case <-time.After(10 * time.Second):
-			t.Error("Run did not return 10 s after its context ended")
+			var b strings.Builder
+			pprof.Lookup("goroutine").WriteTo(&b, 1)
+			t.Errorf("Run did not return 10 s after its context ended; goroutines:\n%s", b.String())
 		}
 	})
 	return r

@@ -125,7 +125,11 @@ func (c *Controller) startHealth(ctx context.Context) (*health, error) {
 		for {
 			select {
 			case <-ctx.Done():
-				for range events {
+				// Drain until the watcher closes its channel (nil once it
+				// was seen closed: ranging over nil would block forever).
+				if events != nil {
+					for range events {
+					}
 				}
 				return
 			case _, ok := <-events:
