@@ -6,7 +6,6 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
-	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -70,9 +69,7 @@ func TestSharedVIP(t *testing.T) {
 	// One owner.
 	owner := s.waitOneHolder(t, nil, 30*time.Second)
 	t.Logf("node %d holds %s", owner+1, vip)
-	if !strings.Contains(procs[owner].stdout(), "vip "+shareVIP+": acquired") {
-		t.Errorf("node %d holds the address but printed no acquisition:\n%s", owner+1, procs[owner].stdout())
-	}
+	procs[owner].waitLine("vip "+shareVIP+": acquired", 10*time.Second)
 
 	// SIGTERM of the owner: another takes over.
 	stopped := time.Now()
