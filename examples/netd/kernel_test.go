@@ -165,19 +165,30 @@ func TestBondVLANBridge(t *testing.T) {
 	for _, m := range []string{"eth0", "eth1"} {
 		want(m, "a member of bond0", links[m].Master == "bond0" && links[m].LinkInfo.SlaveKind == "bond")
 	}
-	// LACP: both members aggregate with the server's bond as partner.
-	var sb []struct {
-		Address string `json:"address"`
-	}
-	srv.IPJSON(t, &sb, "link", "show", "dev", "sb0")
-	nstest.Eventually(t, 30*time.Second, func() error {
+	// LACP: both members of each bond aggregate with the other bond as
+	// partner.
+	lacp := func(n *nstest.NS, bond, partner string) error {
 		var bl []linkJSON
-		node.IPJSON(t, &bl, "-d", "link", "show", "dev", "bond0")
+		n.IPJSON(t, &bl, "-d", "link", "show", "dev", bond)
 		ad, _ := bl[0].LinkInfo.Data["ad_info"].(map[string]any)
-		if ad["partner_mac"] != sb[0].Address || ad["num_ports"] != float64(2) {
-			return fmt.Errorf("bond0 802.3ad info %v, want partner %s and 2 ports", ad, sb[0].Address)
+		if ad["partner_mac"] != partner || ad["num_ports"] != float64(2) {
+			return fmt.Errorf("%s 802.3ad info %v, want partner %s and 2 ports", bond, ad, partner)
 		}
 		return nil
+	}
+	macOf := func(n *nstest.NS, dev string) string {
+		var ls []struct {
+			Address string `json:"address"`
+		}
+		n.IPJSON(t, &ls, "link", "show", "dev", dev)
+		return ls[0].Address
+	}
+	nodeMAC, srvMAC := macOf(node, "bond0"), macOf(srv, "sb0")
+	nstest.Eventually(t, 30*time.Second, func() error {
+		if err := lacp(node, "bond0", srvMAC); err != nil {
+			return err
+		}
+		return lacp(srv, "sb0", nodeMAC)
 	})
 	v := links["bond0.100"]
 	want("bond0.100", "vlan 100 on bond0, mtu 1500, up",
@@ -213,9 +224,12 @@ func TestBondVLANBridge(t *testing.T) {
 		}
 		return nil
 	})
-	if _, err := srv.Exec("ping", "-c", "1", "-W", "2", leased); err != nil {
-		t.Errorf("ping %s over the bond from its LACP partner: %v", leased, err)
-	}
+	nstest.Eventually(t, 20*time.Second, func() error {
+		if _, err := srv.Exec("ping", "-c", "1", "-W", "1", leased); err != nil {
+			return fmt.Errorf("ping %s over the bond from its LACP partner: %w", leased, err)
+		}
+		return nil
+	})
 	if code, _ := p.stop(syscall.SIGTERM); code != 0 {
 		t.Errorf("SIGTERM: exit status %d\n%s", code, p.stderr())
 	}
