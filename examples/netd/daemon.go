@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -116,8 +117,16 @@ func run(ctx context.Context, o options, hup <-chan os.Signal, stdout, stderr io
 		d.hostname = cfg.State.Hostname.Hostname
 	}
 	d.firewall = cfg.State.Firewall != nil
-	// The first pass creates the links that DHCP clients and shared IPs
-	// run on (a VLAN, a bond); its errors are retried by the Reconciler.
+	// The DHCP sources come before the first pass (see newDHCP), the
+	// clients after it: it creates the links they run on (a VLAN, a bond);
+	// its errors are retried by the Reconciler.
+	for _, dl := range cfg.DHCP {
+		if dr, err := d.newDHCP(dl); err != nil {
+			p.errorf("netd: dhcp %s: %v\n", dl.describe(), err)
+		} else {
+			d.dhcps[dl.key()] = dr
+		}
+	}
 	plan, err := r.Apply(ctx)
 	if !plan.Empty() {
 		p.printf("pass 1 (start):\n%v\n", plan)
@@ -127,6 +136,9 @@ func run(ctx context.Context, o options, hup <-chan os.Signal, stdout, stderr io
 	}
 	if err := r.Start(rctx); err != nil {
 		return err
+	}
+	for _, dr := range d.dhcps {
+		dr.start()
 	}
 	d.converge(cfg)
 	p.printf("netd: keeping %s applied\n", o.file)
@@ -166,7 +178,7 @@ func reconcileOptions(o options, p *printer) []reconcile.Option {
 			if ps.Seq > 1 && !ps.Changes.Empty() {
 				p.printf("pass %d (%s):\n%v\n", ps.Seq, strings.Join(ps.Why, ", "), ps.Changes)
 			}
-			if ps.Err != nil {
+			if ps.Err != nil && !errors.Is(ps.Err, context.Canceled) {
 				p.errorf("netd: pass %d: %v\n", ps.Seq, ps.Err)
 			}
 		}))
@@ -205,9 +217,10 @@ func (d *daemon) converge(cfg *netConfig) {
 	}
 	for k, dl := range want {
 		if _, ok := d.dhcps[k]; !ok {
-			if dr, err := d.startDHCP(dl); err != nil {
+			if dr, err := d.newDHCP(dl); err != nil {
 				d.out.errorf("netd: dhcp %s: %v\n", dl.describe(), err)
 			} else {
+				dr.start()
 				d.dhcps[k] = dr
 			}
 		}

@@ -62,18 +62,26 @@ func (d *daemon) resolve(name string, s *selector.Selector) (string, error) {
 
 // dhcpRunner is the DHCP client(s) of one link, each feeding a source.
 type dhcpRunner struct {
+	ctx    context.Context
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 	srcs   []*reconcile.Source
+	runs   []func(context.Context) // the clients, started by start
 }
 
-func (d *daemon) startDHCP(dl dhcpLink) (*dhcpRunner, error) {
+// newDHCP adds the sources of a DHCP entry and makes its clients without
+// starting them. A source that was never set keeps the Reconciler from
+// pruning: made before the first pass, the sources keep the addresses and
+// routes of a lease kept by an earlier run (SIGTERM without
+// --dhcp-release) until the client has taken the lease up again
+// (INIT-REBOOT) or found it gone.
+func (d *daemon) newDHCP(dl dhcpLink) (*dhcpRunner, error) {
 	name, err := d.resolve(dl.Link, dl.Selector)
 	if err != nil {
 		return nil, err
 	}
 	ctx, cancel := context.WithCancel(d.rctx)
-	dr := &dhcpRunner{cancel: cancel}
+	dr := &dhcpRunner{ctx: ctx, cancel: cancel}
 	fail := func(err error) (*dhcpRunner, error) {
 		dr.stop(true)
 		return nil, err
@@ -98,7 +106,7 @@ func (d *daemon) startDHCP(dl dhcpLink) (*dhcpRunner, error) {
 		if err != nil {
 			return fail(err)
 		}
-		dr.wg.Go(func() {
+		dr.runs = append(dr.runs, func(ctx context.Context) {
 			if err := c.Run(ctx); err != nil && ctx.Err() == nil {
 				d.out.errorf("netd: dhcp %s: %v\n", name, err)
 			}
@@ -118,13 +126,21 @@ func (d *daemon) startDHCP(dl dhcpLink) (*dhcpRunner, error) {
 		if err != nil {
 			return fail(err)
 		}
-		dr.wg.Go(func() {
+		dr.runs = append(dr.runs, func(ctx context.Context) {
 			if err := c.Run(ctx); err != nil && ctx.Err() == nil {
 				d.out.errorf("netd: dhcp6 %s: %v\n", name, err)
 			}
 		})
 	}
 	return dr, nil
+}
+
+// start runs the clients.
+func (dr *dhcpRunner) start() {
+	for _, run := range dr.runs {
+		dr.wg.Go(func() { run(dr.ctx) })
+	}
+	dr.runs = nil
 }
 
 // dhcpEvent prints a client's event and sets or clears its source.
