@@ -4,7 +4,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"encoding/base64"
 	"encoding/pem"
 	"errors"
@@ -31,9 +30,6 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/runtime/serializer"
 	"k8s.io/apimachinery/pkg/types"
-
-	"github.com/netprim/netprim/addr"
-	"github.com/netprim/netprim/nstest"
 )
 
 const (
@@ -47,21 +43,6 @@ const (
 	// kubeLeases is the collection of Leases of netd's namespace.
 	kubeLeases = "/apis/coordination.k8s.io/v1/namespaces/kube-system/leases"
 )
-
-// kubeConfig is node n's configuration: a static address on eth0 and the
-// shared IP.
-func kubeConfig(n int) string {
-	return fmt.Sprintf(`version: v1alpha1
-machine:
-  network:
-    interfaces:
-      - interface: eth0
-        addresses:
-          - 10.89.0.%d/24
-        vip:
-          ip: %s
-`, n, kubeVIP)
-}
 
 // TestKubeSharedVIP runs three netd processes with --kubeconfig, each on
 // its own node namespace (eth0 a port of bridge br0 in a lan namespace),
@@ -81,26 +62,18 @@ func TestKubeSharedVIP(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	lan := nstest.New(t)
-	lan.Run(t, "ip", "link", "add", "br0", "type", "bridge", "forward_delay", "0")
-	lan.Run(t, "ip", "link", "set", "br0", "up")
-	var nodes []*nstest.NS
+	nodes := sharedIPNodes(t, 3)
 	var ids []string // each node's identity in the election
-	for i := range 3 {
-		n := nstest.New(t)
-		port := fmt.Sprintf("p%d", i+1)
-		nstest.Veth(t, n, "eth0", lan, port)
-		lan.Run(t, "ip", "link", "set", port, "master", "br0")
-		nodes = append(nodes, n)
+	for _, n := range nodes {
 		ids = append(ids, host+"/"+n.Name)
 	}
 	api := startFakeKube(t, len(nodes))
 	vip := netip.MustParseAddr(kubeVIP)
-	s := sampleVIPHolders(t, nodes, vip, 2*time.Millisecond)
+	s := sampleHolders(t, nodes, "eth0", vip, 2*time.Millisecond)
 	procs := make([]*proc, len(nodes))
 	for i, n := range nodes {
 		kubeconfig := writeKubeconfig(t, api, api.token(i))
-		procs[i] = startNetd(t, "--netns", n.Name, "--root", t.TempDir(), "-f", writeConfig(t, kubeConfig(i+1)),
+		procs[i] = startNetd(t, "--netns", n.Name, "--root", t.TempDir(), "-f", writeConfig(t, sharedIPConfig(kubeVIP, i+1)),
 			"--kubeconfig", kubeconfig, "--election-ttl", kubeTTL.String())
 	}
 	for _, p := range procs {
@@ -153,13 +126,13 @@ func TestKubeSharedVIP(t *testing.T) {
 		t.Errorf("every netd stopped; the Lease names %q, want it released\nwrites since the last signal:\n%s",
 			h, api.describe(stopped))
 	}
-	s.check(t)
+	spans := s.check(t)
 	for i, n := range nodes {
 		if _, ok := findAddr(globalAddrs(t, n, "eth0"), kubeVIP); ok {
 			t.Errorf("node %d still holds %s after every netd stopped", i+1, vip)
 		}
 	}
-	api.checkWrites(t, ids, s.spans)
+	api.checkWrites(t, ids, spans)
 	c := api.counts()
 	t.Logf("API server: %d reads, %d writes, %d conflicts, %d creates of an existing Lease; answers by media type %v",
 		c.reads, len(api.log()), c.conflicts, c.exists, c.media)
@@ -543,7 +516,7 @@ func (k *fakeKube) describe(since time.Time) string {
 // before it, each stretch in which a node was seen holding the address
 // began while the Lease named that node, and no write named another
 // holder during such a stretch.
-func (k *fakeKube) checkWrites(t *testing.T, ids []string, spans [][]vipSpan) {
+func (k *fakeKube) checkWrites(t *testing.T, ids []string, spans [][]holdSpan) {
 	t.Helper()
 	log := k.log()
 	prev := ""
@@ -603,162 +576,4 @@ current-context: fake
 		t.Fatal(err)
 	}
 	return f
-}
-
-// vipSampler reads every node's addresses every interval, one goroutine
-// per node namespace (addr.List), and records each stretch in which a node
-// was seen holding the address.
-type vipSampler struct {
-	mu    sync.Mutex
-	spans [][]vipSpan
-	now   []bool // seen holding at the last sample
-	errs  []error
-	stop  context.CancelFunc
-	done  sync.WaitGroup
-	once  sync.Once
-}
-
-// vipSpan is a stretch in which a node held the address for certain: from
-// when the first read that saw it returned until the last read that saw it
-// began. A stretch of one read has from after to: the read's window,
-// reversed.
-type vipSpan struct{ from, to time.Time }
-
-// single reports whether the stretch is one read.
-func (sp vipSpan) single() bool { return sp.from.After(sp.to) }
-
-// covers reports whether the address was held for certain from a to b.
-func (sp vipSpan) covers(a, b time.Time) bool {
-	return !sp.single() && !sp.from.After(a) && !b.After(sp.to)
-}
-
-func sampleVIPHolders(t testing.TB, nodes []*nstest.NS, ip netip.Addr, every time.Duration) *vipSampler {
-	ctx, cancel := context.WithCancel(context.Background())
-	s := &vipSampler{spans: make([][]vipSpan, len(nodes)), now: make([]bool, len(nodes)), stop: cancel}
-	for i, n := range nodes {
-		s.done.Go(func() {
-			holding := false
-			for ctx.Err() == nil {
-				before := time.Now()
-				as, err := addr.List(ctx, n.Namespace)
-				after := time.Now()
-				if err != nil {
-					if ctx.Err() == nil {
-						s.mu.Lock()
-						s.errs = append(s.errs, fmt.Errorf("node %d: %w", i+1, err))
-						s.mu.Unlock()
-					}
-					return
-				}
-				has := false
-				for _, a := range as {
-					if a.Address.Addr() == ip && a.Link == "eth0" {
-						has = true
-					}
-				}
-				s.mu.Lock()
-				switch {
-				case has && !holding:
-					s.spans[i] = append(s.spans[i], vipSpan{from: after, to: before})
-				case has:
-					s.spans[i][len(s.spans[i])-1].to = before
-				}
-				s.now[i] = has
-				s.mu.Unlock()
-				holding = has
-				time.Sleep(every)
-			}
-		})
-	}
-	t.Cleanup(s.close)
-	return s
-}
-
-func (s *vipSampler) close() {
-	s.once.Do(func() {
-		s.stop()
-		s.done.Wait()
-	})
-}
-
-// waitOneHolder waits until exactly one node, none of except, is seen
-// holding the address, and returns it.
-func (s *vipSampler) waitOneHolder(t testing.TB, except []int, within time.Duration) int {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	for {
-		s.mu.Lock()
-		var holders []int
-		for i, h := range s.now {
-			if h {
-				holders = append(holders, i)
-			}
-		}
-		errs := s.errs
-		s.mu.Unlock()
-		if len(errs) > 0 {
-			t.Fatalf("sampling: %v", errs)
-		}
-		if len(holders) == 1 && !containsNode(except, holders[0]) {
-			return holders[0]
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no single holder (other than nodes %v) after %v: holders %v", except, within, holders)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
-func containsNode(xs []int, x int) bool {
-	for _, y := range xs {
-		if x == y {
-			return true
-		}
-	}
-	return false
-}
-
-// firstSeen is when node i was first seen holding the address after t0.
-func (s *vipSampler) firstSeen(i int, t0 time.Time) time.Time {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, sp := range s.spans[i] {
-		if sp.from.After(t0) {
-			return sp.from
-		}
-	}
-	return time.Time{}
-}
-
-// check stops sampling and fails the test on sampling errors and on any
-// two nodes seen holding the address at the same time for certain: two
-// stretches that overlap, or a one-read stretch within another node's.
-func (s *vipSampler) check(t testing.TB) {
-	t.Helper()
-	s.close()
-	for _, err := range s.errs {
-		t.Errorf("sampling: %v", err)
-	}
-	both := func(x, y vipSpan) bool {
-		switch {
-		case x.single():
-			return y.covers(x.to, x.from)
-		case y.single():
-			return x.covers(y.to, y.from)
-		}
-		return !x.to.Before(y.from) && !y.to.Before(x.from)
-	}
-	for a := range s.spans {
-		for b := a + 1; b < len(s.spans); b++ {
-			for _, x := range s.spans[a] {
-				for _, y := range s.spans[b] {
-					if both(x, y) {
-						t.Errorf("two holders at once: node %d [%s, %s] and node %d [%s, %s]",
-							a+1, x.from.Format("15:04:05.000"), x.to.Format("15:04:05.000"),
-							b+1, y.from.Format("15:04:05.000"), y.to.Format("15:04:05.000"))
-					}
-				}
-			}
-		}
-	}
 }
