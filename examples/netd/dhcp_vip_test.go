@@ -45,6 +45,17 @@ var labDnsmasqOptions = []string{
 	"--dhcp-option=option:classless-static-route,0.0.0.0/0," + labServerIP + ",198.51.100.0/24,192.168.0.2",
 }
 
+// startLab makes the DHCP lab: a node namespace with eth0, joined to srv0
+// of a server namespace, where dnsmasq serves with labDnsmasqOptions.
+func startLab(t *testing.T) (node *nstest.NS, dm *dnsmasq) {
+	t.Helper()
+	needRoot(t)
+	srv, node := nstest.New(t), nstest.New(t)
+	nstest.Veth(t, node, "eth0", srv, "srv0")
+	srv.Run(t, "ip", "addr", "add", labServerIP+"/24", "dev", "srv0")
+	return node, startDnsmasq(t, srv, "srv0", labDnsmasqOptions...)
+}
+
 // TestDHCPAndVIP runs netd on the seeds' example, an interface with
 // "dhcp: true" and a shared IP (testdata/vip-dhcp.yaml), against dnsmasq
 // and an embedded etcd: the lease's address (with the lease's finite
@@ -53,11 +64,7 @@ var labDnsmasqOptions = []string{
 // a second run with --dhcp-release releases the lease (dnsmasq forgets it)
 // and removes its address and routes on SIGTERM.
 func TestDHCPAndVIP(t *testing.T) {
-	needRoot(t)
-	srv, node := nstest.New(t), nstest.New(t)
-	nstest.Veth(t, node, "eth0", srv, "srv0")
-	srv.Run(t, "ip", "addr", "add", labServerIP+"/24", "dev", "srv0")
-	dm := startDnsmasq(t, srv, "srv0", labDnsmasqOptions...)
+	node, dm := startLab(t)
 	endpoint := startEtcd(t)
 	cfg, err := filepath.Abs("testdata/vip-dhcp.yaml")
 	if err != nil {
@@ -197,55 +204,6 @@ func TestVIPWithoutElection(t *testing.T) {
 	if ents, err := os.ReadDir(root); err != nil || len(ents) != 0 {
 		t.Errorf("--root %s: %v %v, want it empty", root, ents, err)
 	}
-}
-
-// foreverLifetime is the valid_life_time ip(8) reports for an address
-// without a lifetime.
-const foreverLifetime = 4294967295
-
-// kernelAddr is one address of "ip -j addr show".
-type kernelAddr struct {
-	Local     string `json:"local"`
-	Prefixlen int    `json:"prefixlen"`
-	Scope     string `json:"scope"`
-	Valid     uint32 `json:"valid_life_time"`
-	Preferred uint32 `json:"preferred_life_time"`
-}
-
-func (a kernelAddr) String() string {
-	life := "forever"
-	if a.Valid != foreverLifetime {
-		life = fmt.Sprintf("%ds", a.Valid)
-	}
-	return fmt.Sprintf("%s/%d valid %s", a.Local, a.Prefixlen, life)
-}
-
-// globalAddrs returns the global addresses of dev as ip(8) reports them.
-func globalAddrs(t testing.TB, n *nstest.NS, dev string) []kernelAddr {
-	t.Helper()
-	var links []struct {
-		AddrInfo []kernelAddr `json:"addr_info"`
-	}
-	n.IPJSON(t, &links, "addr", "show", "dev", dev)
-	var out []kernelAddr
-	for _, l := range links {
-		for _, a := range l.AddrInfo {
-			if a.Scope == "global" {
-				out = append(out, a)
-			}
-		}
-	}
-	return out
-}
-
-// findAddr returns the address ip (without prefix) of as.
-func findAddr(as []kernelAddr, ip string) (kernelAddr, bool) {
-	for _, a := range as {
-		if a.Local == ip {
-			return a, true
-		}
-	}
-	return kernelAddr{}, false
 }
 
 // gatewayRoutes returns "DST via GW" for the IPv4 routes of the main
@@ -412,11 +370,7 @@ func startDnsmasq(t testing.TB, n *nstest.NS, dev string, opts ...string) *dnsma
 // leaseFile returns dnsmasq's lease file.
 func (d *dnsmasq) leaseFile(t testing.TB) string {
 	t.Helper()
-	b, err := os.ReadFile(d.leases)
-	if err != nil && !os.IsNotExist(err) {
-		t.Fatal(err)
-	}
-	return string(b)
+	return readFile(t, d.leases)
 }
 
 // hasLease reports whether dnsmasq's lease file holds a lease of ip

@@ -19,7 +19,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -96,13 +95,7 @@ func TestKubeSharedVIP(t *testing.T) {
 	var gone []int
 	for range 2 {
 		stopped := time.Now()
-		code, took := procs[owner].stop(syscall.SIGTERM)
-		if code != 0 {
-			t.Errorf("node %d: SIGTERM: exit status %d, want 0\n%s", owner+1, code, procs[owner].stderr())
-		}
-		if _, has := findAddr(globalAddrs(t, nodes[owner], "eth0"), kubeVIP); has {
-			t.Errorf("node %d still holds %s after its exit on SIGTERM", owner+1, vip)
-		}
+		took := stopHolder(t, procs[owner], nodes[owner], owner, kubeVIP)
 		if !api.releasedBy(owner, stopped) {
 			t.Errorf("node %d exited on SIGTERM without releasing the Lease; writes since the signal:\n%s",
 				owner+1, api.describe(stopped))
@@ -119,19 +112,13 @@ func TestKubeSharedVIP(t *testing.T) {
 	}
 
 	stopped := time.Now()
-	if code, _ := procs[owner].stop(syscall.SIGTERM); code != 0 {
-		t.Errorf("node %d: SIGTERM: exit status %d, want 0\n%s", owner+1, code, procs[owner].stderr())
-	}
+	stopHolder(t, procs[owner], nodes[owner], owner, kubeVIP)
 	if h := api.holder(); h != "" {
 		t.Errorf("every netd stopped; the Lease names %q, want it released\nwrites since the last signal:\n%s",
 			h, api.describe(stopped))
 	}
 	spans := s.check(t)
-	for i, n := range nodes {
-		if _, ok := findAddr(globalAddrs(t, n, "eth0"), kubeVIP); ok {
-			t.Errorf("node %d still holds %s after every netd stopped", i+1, vip)
-		}
-	}
+	checkNoHolder(t, nodes, kubeVIP)
 	api.checkWrites(t, ids, spans)
 	c := api.counts()
 	t.Logf("API server: %d reads, %d writes, %d conflicts, %d creates of an existing Lease; answers by media type %v",

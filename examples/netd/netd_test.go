@@ -49,36 +49,6 @@ func netdNS(t *testing.T) (n, peer *nstest.NS) {
 	return n, peer
 }
 
-type ipAddrInfo struct {
-	Local     string `json:"local"`
-	Prefixlen int    `json:"prefixlen"`
-}
-
-// addrs returns "local/prefixlen" of every address of dev.
-func addrs(t *testing.T, n *nstest.NS, dev string) []string {
-	t.Helper()
-	var links []struct {
-		AddrInfo []ipAddrInfo `json:"addr_info"`
-	}
-	n.IPJSON(t, &links, "addr", "show", "dev", dev)
-	var out []string
-	for _, l := range links {
-		for _, a := range l.AddrInfo {
-			out = append(out, fmt.Sprintf("%s/%d", a.Local, a.Prefixlen))
-		}
-	}
-	return out
-}
-
-func hasAddr(t *testing.T, n *nstest.NS, dev, a string) bool {
-	for _, x := range addrs(t, n, dev) {
-		if x == a {
-			return true
-		}
-	}
-	return false
-}
-
 func mtu(t *testing.T, n *nstest.NS, dev string) int {
 	t.Helper()
 	var links []struct {
@@ -107,7 +77,8 @@ func hasRoute(t *testing.T, n *nstest.NS, dst, via string, metric int) bool {
 	return false
 }
 
-func readFile(t *testing.T, path string) string {
+// readFile returns the content of path, "" when it does not exist.
+func readFile(t testing.TB, path string) string {
 	t.Helper()
 	b, err := os.ReadFile(path)
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
@@ -128,7 +99,7 @@ func TestStatic(t *testing.T) {
 	p.waitLine("netd: keeping", 30*time.Second)
 
 	if !hasAddr(t, n, "eth0", "192.0.2.10/24") {
-		t.Fatalf("eth0 addresses %v, want 192.0.2.10/24", addrs(t, n, "eth0"))
+		t.Fatalf("eth0 addresses %v, want 192.0.2.10/24", globalAddrs(t, n, "eth0"))
 	}
 	if m := mtu(t, n, "eth0"); m != 1400 {
 		t.Fatalf("eth0 mtu %d, want 1400", m)

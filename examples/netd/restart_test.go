@@ -18,11 +18,7 @@ import (
 // pruning back until the client has taken the lease up again from its
 // lease file).
 func TestRestartKeepsLease(t *testing.T) {
-	needRoot(t)
-	srv, node := nstest.New(t), nstest.New(t)
-	nstest.Veth(t, node, "eth0", srv, "srv0")
-	srv.Run(t, "ip", "addr", "add", labServerIP+"/24", "dev", "srv0")
-	dm := startDnsmasq(t, srv, "srv0", labDnsmasqOptions...)
+	node, dm := startLab(t)
 	cfg := writeConfig(t, "version: v1alpha1\nmachine:\n  network:\n    interfaces:\n      - interface: eth0\n        dhcp: true\n")
 	root := t.TempDir()
 	args := []string{"--netns", node.Name, "--root", root, "-f", cfg}

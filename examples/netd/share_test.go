@@ -80,13 +80,7 @@ func TestSharedVIP(t *testing.T) {
 
 	// SIGTERM of the owner: another takes over.
 	stopped := time.Now()
-	code, took := procs[owner].stop(syscall.SIGTERM)
-	if code != 0 {
-		t.Errorf("node %d: SIGTERM: exit status %d, want 0\n%s", owner+1, code, procs[owner].stderr())
-	}
-	if _, has := findAddr(globalAddrs(t, nodes[owner], "eth0"), shareVIP); has {
-		t.Errorf("node %d still holds %s after its exit on SIGTERM", owner+1, vip)
-	}
+	took := stopHolder(t, procs[owner], nodes[owner], owner, shareVIP)
 	next := s.waitOneHolder(t, []int{owner}, 30*time.Second)
 	t.Logf("SIGTERM of node %d: exit after %v; node %d acquired %v after the signal",
 		owner+1, took, next+1, s.firstSeen(next, stopped).Sub(stopped))
@@ -107,13 +101,32 @@ func TestSharedVIP(t *testing.T) {
 		next+1, s.lastSeen(next).Sub(killed), last+1, s.firstSeen(last, killed).Sub(killed))
 	procs[last].waitLine("vip "+shareVIP+": acquired", 10*time.Second)
 
-	code, _ = procs[last].stop(syscall.SIGTERM)
-	if code != 0 {
-		t.Errorf("node %d: SIGTERM: exit status %d, want 0\n%s", last+1, code, procs[last].stderr())
-	}
+	stopHolder(t, procs[last], nodes[last], last, shareVIP)
 	s.check(t)
+	checkNoHolder(t, nodes, shareVIP)
+}
+
+// stopHolder stops node i's netd, p, with SIGTERM and fails the test
+// unless it exits 0 and leaves the shared IP vip off the node's eth0. It
+// returns how long the exit took.
+func stopHolder(t *testing.T, p *proc, node *nstest.NS, i int, vip string) time.Duration {
+	t.Helper()
+	code, took := p.stop(syscall.SIGTERM)
+	if code != 0 {
+		t.Errorf("node %d: SIGTERM: exit status %d, want 0\n%s", i+1, code, p.stderr())
+	}
+	if _, has := findAddr(globalAddrs(t, node, "eth0"), vip); has {
+		t.Errorf("node %d still holds %s after its exit on SIGTERM", i+1, vip)
+	}
+	return took
+}
+
+// checkNoHolder fails the test if any of nodes holds the shared IP vip on
+// eth0, once every netd stopped.
+func checkNoHolder(t *testing.T, nodes []*nstest.NS, vip string) {
+	t.Helper()
 	for i, n := range nodes {
-		if _, ok := findAddr(globalAddrs(t, n, "eth0"), shareVIP); ok {
+		if _, ok := findAddr(globalAddrs(t, n, "eth0"), vip); ok {
 			t.Errorf("node %d still holds %s after every netd stopped", i+1, vip)
 		}
 	}
