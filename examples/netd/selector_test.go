@@ -66,14 +66,25 @@ machine:
 // namespace (read-only: nothing is applied) with testdata/selector.yaml,
 // whose only interface is "deviceSelector: {busPath: "0*"}" with DHCP, an
 // MTU and a shared IP: on a machine with exactly one network device on PCI
-// the plan and the DHCP and shared-IP lines name that device. The device
+// the plan and the DHCP and shared-IP lines name that device; on any other
+// machine netd refuses the selector, naming it, and exits 1. The device
 // is found with ip(8): "ip -j -d link" reports a PCI NIC with parentbus
 // pci and its PCI address; a paravirtual NIC (virtio_net) with parentbus
 // virtio sits on the PCI device that ethtool(8) reports as its bus-info.
 func TestSelectorBusPathDryRun(t *testing.T) {
 	nic, why := onlyPCINIC(t)
 	if nic == "" {
-		t.Skip(why)
+		// Not exactly one device on PCI: the selector must be refused,
+		// naming itself, and nothing changes.
+		t.Log(why)
+		p := startNetd(t, "--dry-run", "--root", t.TempDir(), "-f", "testdata/selector.yaml")
+		if code := p.wait(30 * time.Second); code != 1 {
+			t.Fatalf("--dry-run with a busPath selector that cannot pick one device: exit status %d, want 1\n%s", code, p.stdout())
+		}
+		if !strings.Contains(p.stderr(), "deviceSelector: selector busPath=0*: ") {
+			t.Fatalf("the error does not name the selector:\n%s", p.stderr())
+		}
+		return
 	}
 	t.Logf("the machine's one network device on PCI: %s", nic)
 	before := hostLinkFacts(t, nic)
