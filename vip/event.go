@@ -11,8 +11,8 @@ type EventKind string
 
 // Event kinds.
 const (
-	// Acquired: this node won, the address is up and the first
-	// announcement is sent.
+	// Acquired: this node won and the address is up; the announcements
+	// (Announced) and handlers follow at once.
 	Acquired EventKind = "acquired"
 	// Released: this node gave the address up on purpose (stop, health
 	// check, link down) and resigned.

@@ -17,6 +17,10 @@ func (c *Controller) lead(ctx context.Context, term Term, h *health, drift <-cha
 		c.stepDown(term, Lost, "could not take the address up", false)
 		return
 	}
+	c.setStatus(func(s *Status) {
+		s.Leading, s.Term, s.Since, s.ProvenUntil = true, term.ID(), won, term.ProvenUntil()
+	})
+	c.emit(Event{Kind: Acquired, Time: won, Term: term.ID()})
 	// tctx bounds the announcements and handlers of this term: they stop
 	// before the address is removed, so a deposed node never announces.
 	tctx, cancel := context.WithCancel(context.Background())
@@ -51,10 +55,6 @@ func (c *Controller) lead(ctx context.Context, term Term, h *health, drift <-cha
 			}
 		}()
 	}
-	c.setStatus(func(s *Status) {
-		s.Leading, s.Term, s.Since, s.ProvenUntil = true, term.ID(), won, term.ProvenUntil()
-	})
-	c.emit(Event{Kind: Acquired, Time: won, Term: term.ID()})
 
 	proof := time.NewTimer(time.Until(term.ProvenUntil()) - kernelFuzz)
 	defer proof.Stop()
