@@ -48,6 +48,10 @@ type daemon struct {
 	// documents.
 	firewall bool
 
+	staticMu sync.Mutex
+	cfg      *netConfig     // the configuration in force
+	leaseMTU map[string]int // option 26 of the DHCPv4 leases, by link
+
 	mu    sync.Mutex
 	dhcps map[string]*dhcpRunner // by dhcpLink key
 	vips  map[string]*vipRunner  // by vipLink key
@@ -112,7 +116,8 @@ func run(ctx context.Context, o options, hup <-chan os.Signal, stdout, stderr io
 	rctx, rcancel := context.WithCancel(context.Background())
 	defer rcancel()
 	d := &daemon{o: o, ns: ns, r: r, static: static, out: p, rctx: rctx,
-		dhcps: map[string]*dhcpRunner{}, vips: map[string]*vipRunner{}}
+		dhcps: map[string]*dhcpRunner{}, vips: map[string]*vipRunner{},
+		cfg: cfg, leaseMTU: map[string]int{}}
 	if cfg.State.Hostname != nil {
 		d.hostname = cfg.State.Hostname.Hostname
 	}
@@ -263,7 +268,7 @@ func (d *daemon) reload() {
 		cfg.State.Firewall = &firewall.Spec{DefaultAction: firewall.DefaultAccept}
 	}
 	if err == nil {
-		err = d.static.Set(cfg.State)
+		err = d.setConfig(cfg)
 	}
 	if err != nil {
 		d.out.errorf("netd: reload %s: %v; the previous configuration stays in force\n", d.o.file, err)

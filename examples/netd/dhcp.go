@@ -162,8 +162,10 @@ func (d *daemon) dhcpEvent(proto string, src *reconcile.Source) func(dhcp.Event)
 		d.out.printf("%s\n", line)
 		switch e.Kind {
 		case dhcp.EventBound, dhcp.EventRenewed, dhcp.EventChanged:
+			if e.Lease != nil {
+				d.setLeaseMTU(e.Link, e.Lease.MTU) // see mtu.go
+			}
 			if err := src.Set(reconcile.State{
-				Links:     reconcile.Links(e.Specs.Links...),
 				Addresses: e.Specs.Addresses,
 				Routes:    e.Specs.Routes,
 				Resolvers: e.Specs.Resolvers,
@@ -172,6 +174,9 @@ func (d *daemon) dhcpEvent(proto string, src *reconcile.Source) func(dhcp.Event)
 			}
 		case dhcp.EventExpired, dhcp.EventReleased:
 			src.Clear()
+			if proto == "dhcp" {
+				d.setLeaseMTU(e.Link, 0)
+			}
 		}
 	}
 }
