@@ -217,6 +217,7 @@ func (d *daemon) converge(cfg *netConfig) {
 	for k, dr := range d.dhcps {
 		if _, ok := want[k]; !ok {
 			dr.stop(true)
+			d.setLeaseMTU(dr.link, 0)
 			delete(d.dhcps, k)
 		}
 	}
@@ -275,8 +276,8 @@ func (d *daemon) reload() {
 		return
 	}
 	d.firewall = cfg.State.Firewall != nil
-	d.out.printf("netd: reloaded %s\n", d.o.file)
 	d.converge(cfg)
+	d.out.printf("netd: reloaded %s\n", d.o.file)
 }
 
 // shutdown gives the shared IPs up (each removes its address, then

@@ -62,6 +62,7 @@ func (d *daemon) resolve(name string, s *selector.Selector) (string, error) {
 
 // dhcpRunner is the DHCP client(s) of one link, each feeding a source.
 type dhcpRunner struct {
+	link   string
 	ctx    context.Context
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -71,17 +72,20 @@ type dhcpRunner struct {
 
 // newDHCP adds the sources of a DHCP entry and makes its clients without
 // starting them. A source that was never set keeps the Reconciler from
-// pruning: made before the first pass, the sources keep the addresses and
-// routes of a lease kept by an earlier run (SIGTERM without
-// --dhcp-release) until the client has taken the lease up again
-// (INIT-REBOOT) or found it gone.
+// pruning anything: the DHCPv4 source of a link with a lease file, made
+// before the first pass, so keeps the addresses and routes of a lease kept
+// by an earlier run (SIGTERM without --dhcp-release) until the client has
+// taken the lease up again (INIT-REBOOT, also without a server while the
+// lease lasts) or found it gone, which sets or clears the source. Every
+// other source starts empty, so that a client waiting for a server does not
+// hold pruning back.
 func (d *daemon) newDHCP(dl dhcpLink) (*dhcpRunner, error) {
 	name, err := d.resolve(dl.Link, dl.Selector)
 	if err != nil {
 		return nil, err
 	}
 	ctx, cancel := context.WithCancel(d.rctx)
-	dr := &dhcpRunner{ctx: ctx, cancel: cancel}
+	dr := &dhcpRunner{link: name, ctx: ctx, cancel: cancel}
 	fail := func(err error) (*dhcpRunner, error) {
 		dr.stop(true)
 		return nil, err
@@ -96,9 +100,13 @@ func (d *daemon) newDHCP(dl dhcpLink) (*dhcpRunner, error) {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return fail(err)
 		}
+		leaseFile := filepath.Join(dir, "dhcp-"+name+".json")
+		if _, err := os.Stat(leaseFile); err != nil {
+			src.Clear() // nothing kept: see above
+		}
 		c, err := dhcp.NewClient(d.ns, dhcp.Config{
 			Link:      name,
-			LeaseFile: filepath.Join(dir, "dhcp-"+name+".json"),
+			LeaseFile: leaseFile,
 			Release:   d.o.dhcpRelease,
 			Specs:     dhcp.SpecOptions{RouteMetric: dl.RouteMetric},
 			OnEvent:   d.dhcpEvent("dhcp", src),
@@ -117,6 +125,7 @@ func (d *daemon) newDHCP(dl dhcpLink) (*dhcpRunner, error) {
 		if err != nil {
 			return fail(err)
 		}
+		src.Clear() // no lease file: nothing kept
 		dr.srcs = append(dr.srcs, src)
 		c, err := dhcp.NewClient6(d.ns, dhcp.Config6{
 			Link:    name,

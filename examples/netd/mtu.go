@@ -20,12 +20,29 @@ func staticState(st reconcile.State, leaseMTU map[string]int) reconcile.State {
 	if len(leaseMTU) == 0 {
 		return st
 	}
+	// The lease's link is an interface, a bond, a bridge or a VLAN entry.
+	patch := func(name string, mtu *int) {
+		if m, ok := leaseMTU[name]; ok && *mtu == 0 {
+			*mtu = m
+		}
+	}
 	st.Links = slices.Clone(st.Links)
 	for i := range st.Links {
-		l := &st.Links[i]
-		if m, ok := leaseMTU[l.Name]; ok && l.MTU == 0 && l.DeviceSelector == nil {
-			l.MTU = m
+		if l := &st.Links[i]; l.DeviceSelector == nil {
+			patch(l.Name, &l.MTU)
 		}
+	}
+	st.Bonds = slices.Clone(st.Bonds)
+	for i := range st.Bonds {
+		patch(st.Bonds[i].Name, &st.Bonds[i].MTU)
+	}
+	st.Bridges = slices.Clone(st.Bridges)
+	for i := range st.Bridges {
+		patch(st.Bridges[i].Name, &st.Bridges[i].MTU)
+	}
+	st.VLANs = slices.Clone(st.VLANs)
+	for i := range st.VLANs {
+		patch(st.VLANs[i].Name, &st.VLANs[i].MTU)
 	}
 	return st
 }

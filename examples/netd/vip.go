@@ -37,12 +37,17 @@ type vipRunner struct {
 	close  func()
 }
 
-// vipOwner marks the shared IPs: never the Reconciler's owner, so that its
-// pruning never touches them.
+// vipOwner marks the shared IPs: the id after the Reconciler's (the one
+// before it for 255; 9 and the kernel's 0-4 skipped), so that no pruning of
+// the Reconciler's touches them. With the default --owner it is
+// vip.DefaultOwnerID.
 func vipOwner(reconcilerOwner uint) netprim.Owner {
-	id := vip.DefaultOwnerID
-	if uint(id) == reconcilerOwner {
+	id := reconcilerOwner + 1
+	if id == 9 {
 		id++
+	}
+	if id > 255 {
+		id = reconcilerOwner - 1
 	}
 	return netprim.Owner{ID: uint8(id), Name: "netd-vip"}
 }
