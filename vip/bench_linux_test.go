@@ -13,12 +13,12 @@ import (
 )
 
 // benchTTL is the election TTL of the benchmark's netprim nodes.
-const benchTTL = 2 * time.Second
+const benchTTL = vip.MinTTL
 
 // BenchmarkFailover measures takeovers of an IPv4 shared IP among three
 // node namespaces on a bridge, each iteration one graceful stop (SIGTERM)
 // and one crash (SIGKILL) of the owner with netprim nodes (vip.Controller,
-// etcd election, TTL 2 s), then the same with keepalived (VRRP, advert_int
+// etcd election, TTL vip.MinTTL = 3 s), then the same with keepalived (VRRP, advert_int
 // 1) in a lab of its own, as the anchor.
 //
 // A takeover lasts from the signal to the first gratuitous ARP of the

@@ -11,11 +11,10 @@ import (
 	"github.com/netprim/netprim/addr"
 )
 
-// kernelFuzz is what the kernel may add to an address's valid lifetime: it
-// counts lifetimes in whole seconds and runs its expiry check up to a
-// quarter of a second late (ADDRCONF_TIMER_FUZZ). The address's lifetime is
-// cut by this much so that it is gone before ProvenUntil.
-const kernelFuzz = 300 * time.Millisecond
+// removeLead is how long before ProvenUntil a holder whose term was not
+// renewed removes its address itself: time for the removal's dump and
+// write.
+const removeLead = 300 * time.Millisecond
 
 // resignTimeout bounds the Resign of a stepping-down node.
 const resignTimeout = 2 * time.Second
@@ -115,12 +114,17 @@ func (c *Controller) Run(ctx context.Context) error {
 	if _, err := addr.Remove(ctx, c.ns, []addr.Spec{c.spec(0)}, netprim.WithOwner(c.cfg.Owner)); err != nil {
 		return fmt.Errorf("vip %s: removing the address left by an earlier run: %w", c.cfg.Address, err)
 	}
-	h, err := c.startHealth(ctx)
+	// The health goroutines and the address watch end with hctx, before
+	// Run returns, also on an error below.
+	hctx, hcancel := context.WithCancel(ctx)
+	h, err := c.startHealth(hctx)
 	if err != nil {
+		hcancel()
 		return err
 	}
 	defer h.wait()
-	drift, err := c.watchAddress(ctx)
+	defer hcancel()
+	drift, err := c.watchAddress(hctx)
 	if err != nil {
 		return err
 	}
@@ -175,12 +179,12 @@ func (c *Controller) spec(lifetime time.Duration) addr.Spec {
 var errUnproven = errors.New("leadership is not proven for long enough")
 
 // put adds the address, or refreshes its lifetime, so that the kernel
-// removes it before the term's ProvenUntil.
+// removes it before the term's ProvenUntil (see LifetimeSlack).
 func (c *Controller) put(ctx context.Context, term Term) error {
-	left := time.Until(term.ProvenUntil()) - kernelFuzz
-	lifetime := left.Truncate(time.Second)
+	left := time.Until(term.ProvenUntil())
+	lifetime := HoldLifetime(left)
 	if lifetime < time.Second {
-		return fmt.Errorf("%w (%v left)", errUnproven, left+kernelFuzz)
+		return fmt.Errorf("%w (%v left)", errUnproven, left.Round(time.Millisecond))
 	}
 	_, err := addr.Apply(ctx, c.ns, []addr.Spec{c.spec(lifetime)}, netprim.WithOwner(c.cfg.Owner), addr.WithRefresh())
 	return err

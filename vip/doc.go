@@ -32,12 +32,14 @@
 // margin. The Controller holds the address only while that instant is
 // ahead:
 //
-//   - the address carries a kernel valid lifetime that ends before
-//     ProvenUntil (whole seconds, less the quarter second the kernel's
-//     expiry check may be late), refreshed on every renewal. If this
-//     process is killed or hangs, the kernel removes the address by itself
-//     before another node can win; with a TTL of 2 s it is gone about 1 s
-//     after the last renewal;
+//   - the address carries a kernel valid lifetime that ends LifetimeSlack
+//     (1.3 s) before ProvenUntil, in whole seconds, refreshed on every
+//     renewal: the kernel may drop an expired address up to about 1.25 s
+//     late. If this process is killed or hangs, the kernel removes the
+//     address by itself before another node can win; with the shortest
+//     TTL, 3 s, it is gone 1 to 2.25 s after the last renewal. The
+//     electors refuse a TTL whose lifetime would not outlast the time
+//     between two renewals;
 //   - when no renewal arrives in time (the backend is unreachable), the
 //     Controller removes the address before ProvenUntil, then tries to
 //     resign;
@@ -64,8 +66,8 @@
 // # Failover times
 //
 // Measured on a 2-core machine, three nodes on a bridge, etcd elector with
-// a TTL of 2 s (see BenchmarkFailover): a graceful stop hands over in tens
-// of milliseconds (the owner resigns, the successor's watch fires); after
+// a TTL of 3 s (see BenchmarkFailover): a graceful stop hands over in
+// milliseconds (the owner resigns, the successor's watch fires); after
 // a crash the successor wins when etcd expires the lease, TTL plus up to
 // half a second for etcd's expiry check.
 package vip

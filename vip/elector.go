@@ -10,11 +10,28 @@ import (
 // that the term no longer leads, and by calls fenced on a term that ended.
 var ErrNotLeader = errors.New("not the leader")
 
-// MinTTL is the shortest election TTL an elector accepts. An etcd server
-// rounds lease TTLs to whole seconds and refuses leases shorter than its
-// minimum (1.5 s by default); a kernel address lifetime is counted in whole
-// seconds.
-const MinTTL = 2 * time.Second
+// MinTTL is the shortest election TTL an elector accepts. Election TTLs
+// are whole seconds (etcd leases and Kubernetes Leases count in seconds),
+// and the holder's address needs a kernel lifetime of at least a second
+// that ends LifetimeSlack before the term's proof (the TTL less a margin):
+// a TTL of 2 s leaves none.
+const MinTTL = 3 * time.Second
+
+// LifetimeSlack is how much earlier than a term's ProvenUntil the kernel
+// lifetime of the shared IP's address ends. The kernel counts lifetimes in
+// whole seconds and drops an expired IPv4 address from a check that runs
+// at most once a second after any address change on the host, and may run
+// a quarter of a second late besides: an address can outlive its lifetime
+// by up to about 1.25 s.
+const LifetimeSlack = 1300 * time.Millisecond
+
+// HoldLifetime is the kernel lifetime the holder gives its address when
+// its term is proven for the next proven: whole seconds, LifetimeSlack
+// earlier. Electors check that it outlasts the time between two moves of
+// their proof, so that the address never lapses while a node leads.
+func HoldLifetime(proven time.Duration) time.Duration {
+	return max(proven-LifetimeSlack, 0).Truncate(time.Second)
+}
 
 // DefaultTTL is the election TTL of the electors when none is configured.
 const DefaultTTL = 10 * time.Second

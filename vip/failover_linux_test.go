@@ -19,6 +19,12 @@ import (
 	"github.com/netprim/netprim/vip"
 )
 
+// failoverTTL is the election TTL of the failover tests: vip.MinTTL's 3 s
+// leave the address a 1 s lifetime refreshed every 0.75 s; 4 s leave 2 s,
+// so a renewal late on a loaded machine does not make the owner's address
+// lapse.
+const failoverTTL = 4 * time.Second
+
 // trials is how many graceful and crash failovers TestFailover runs:
 // NETPRIM_VIP_TRIALS=graceful,crash (default 10,3).
 func trials(t *testing.T) (graceful, crash int) {
@@ -90,7 +96,7 @@ func (l *lab) pingVIP(ip netip.Addr) error {
 }
 
 // TestFailover runs graceful stops (SIGTERM) and crashes (SIGKILL) of
-// the owner among three node processes with an etcd election (TTL 2 s),
+// the owner among three node processes with an etcd election (TTL 4 s),
 // for IPv4 and IPv6, while every node's addresses are sampled every 2 ms:
 // never two owners; after each takeover the client's existing (stale)
 // neighbour entry points at the new owner and a ping answers; a restarted
@@ -116,7 +122,7 @@ func TestFailover(t *testing.T) {
 // takeover, the old owner must not put the address back.
 func testFailover(t *testing.T, ip netip.Addr, graceful, crash, hang int) {
 	l := newLab(t, 3)
-	nc := nodeConfig{TTL: 2 * time.Second, VIP: ip}
+	nc := nodeConfig{TTL: failoverTTL, VIP: ip}
 	nodes := make([]*node, 3)
 	for i := range nodes {
 		nodes[i] = l.startNode(i, nc)
@@ -212,7 +218,7 @@ func TestPartition(t *testing.T) {
 	nstest.RequireFeature(t, "nftables", true)
 	l := newLab(t, 3)
 	ip := netip.MustParseAddr(vip4)
-	nc := nodeConfig{TTL: 2 * time.Second, VIP: ip}
+	nc := nodeConfig{TTL: failoverTTL, VIP: ip}
 	nodes := make([]*node, 3)
 	for i := range nodes {
 		nodes[i] = l.startNode(i, nc)

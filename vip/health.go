@@ -34,10 +34,12 @@ func newHealth() *health {
 	return h
 }
 
-// set records one input and switches the channels on a transition.
+// set records one input and switches the channels on a transition; the
+// status follows every change of health or of its reason.
 func (h *health) set(f func()) {
 	h.mu.Lock()
 	was := h.linkOK && h.checkOK
+	wasReason := h.reasonLocked()
 	f()
 	now := h.linkOK && h.checkOK
 	reason := h.reasonLocked()
@@ -50,11 +52,12 @@ func (h *health) set(f func()) {
 			h.up = make(chan struct{})
 		}
 	}
-	cb := h.onChange
-	h.mu.Unlock()
-	if was != now && cb != nil {
-		cb(now, reason)
+	// Under h.mu, so that the status sees the changes in order (the
+	// callback takes only the controller's status lock).
+	if (was != now || reason != wasReason) && h.onChange != nil {
+		h.onChange(now, reason)
 	}
+	h.mu.Unlock()
 }
 
 // changed returns a channel closed when the health becomes ok (true) or

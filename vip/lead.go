@@ -56,7 +56,7 @@ func (c *Controller) lead(ctx context.Context, term Term, h *health, drift <-cha
 		}()
 	}
 
-	proof := time.NewTimer(time.Until(term.ProvenUntil()) - kernelFuzz)
+	proof := time.NewTimer(time.Until(term.ProvenUntil()) - removeLead)
 	defer proof.Stop()
 	for {
 		select {
@@ -73,8 +73,8 @@ func (c *Controller) lead(ctx context.Context, term Term, h *health, drift <-cha
 			c.stepDown(term, Released, h.reason(), true)
 			return
 		case <-proof.C:
-			if time.Until(term.ProvenUntil()) > kernelFuzz {
-				proof.Reset(time.Until(term.ProvenUntil()) - kernelFuzz)
+			if time.Until(term.ProvenUntil()) > removeLead {
+				proof.Reset(time.Until(term.ProvenUntil()) - removeLead)
 				continue
 			}
 			quit()
@@ -85,7 +85,7 @@ func (c *Controller) lead(ctx context.Context, term Term, h *health, drift <-cha
 			if err := c.put(ctx, term); err != nil && ctx.Err() == nil {
 				c.emit(Event{Kind: Failed, Term: term.ID(), Err: fmt.Errorf("refreshing the address: %w", err)})
 			}
-			proof.Reset(time.Until(term.ProvenUntil()) - kernelFuzz)
+			proof.Reset(time.Until(term.ProvenUntil()) - removeLead)
 		case <-drift:
 			// The address changed under us (deleted by hand, the link
 			// recreated): put it back while the term is proven.
@@ -104,8 +104,17 @@ func (c *Controller) lead(ctx context.Context, term Term, h *health, drift <-cha
 // The event carries the time the address was removed: resigning may take
 // long when the backend is unreachable.
 func (c *Controller) stepDown(term Term, kind EventKind, reason string, resign bool) {
+	until := term.ProvenUntil()
 	err := c.remove()
 	removed := time.Now()
+	c.setStatus(func(s *Status) {
+		s.Leading, s.Term, s.Since, s.ProvenUntil = false, "", removed, time.Time{}
+	})
+	if err != nil {
+		// The address may still be up: resigning now would let another
+		// node win while it is. Its kernel lifetime ends before until.
+		time.Sleep(time.Until(until))
+	}
 	rctx, cancel := context.WithTimeout(context.Background(), resignTimeout)
 	defer cancel()
 	rerr := term.Resign(rctx)
@@ -114,9 +123,6 @@ func (c *Controller) stepDown(term Term, kind EventKind, reason string, resign b
 			c.emit(Event{Kind: Failed, Term: term.ID(), Err: fmt.Errorf("%s: release: %w", hd.Name(), herr)})
 		}
 	}
-	c.setStatus(func(s *Status) {
-		s.Leading, s.Term, s.Since, s.ProvenUntil = false, "", time.Now(), time.Time{}
-	})
 	if err != nil {
 		c.emit(Event{Kind: Failed, Term: term.ID(), Err: fmt.Errorf("removing the address (the kernel drops it by its lifetime): %w", err)})
 	}

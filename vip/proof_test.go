@@ -323,9 +323,9 @@ func TestProofNormalizeTTL(t *testing.T) {
 		{0, vip.DefaultTTL, ""},
 		{vip.MinTTL, vip.MinTTL, ""},
 		{15 * time.Second, 15 * time.Second, ""},
-		{time.Second, 0, "etcd elector: ttl: 1s is below the minimum 2s: invalid spec"},
-		{-time.Second, 0, "etcd elector: ttl: -1s is below the minimum 2s: invalid spec"},
-		{2500 * time.Millisecond, 0, "etcd elector: ttl: 2.5s is not a whole number of seconds: invalid spec"},
+		{time.Second, 0, "etcd elector: ttl: 1s is below the minimum 3s: invalid spec"},
+		{-time.Second, 0, "etcd elector: ttl: -1s is below the minimum 3s: invalid spec"},
+		{3500 * time.Millisecond, 0, "etcd elector: ttl: 3.5s is not a whole number of seconds: invalid spec"},
 	} {
 		got, err := vip.NormalizeTTL(prefix, tc.in)
 		if tc.err != "" {
@@ -386,4 +386,21 @@ func ExampleProof() {
 	// proven until 10:00:12.3
 	// ended: example elector: term 1: lease expired: not the leader
 	// proven until zero: true
+}
+
+// TestHoldLifetime: the address's kernel lifetime ends vip.LifetimeSlack
+// before the proof, in whole seconds.
+func TestHoldLifetime(t *testing.T) {
+	for _, tc := range []struct{ proven, want time.Duration }{
+		{2800 * time.Millisecond, time.Second}, // vip.MinTTL less the default margin
+		{1800 * time.Millisecond, 0},           // a TTL of 2 s: no whole second left
+		{3800 * time.Millisecond, 2 * time.Second},
+		{9800 * time.Millisecond, 8 * time.Second},
+		{0, 0},
+		{-time.Second, 0},
+	} {
+		if got := vip.HoldLifetime(tc.proven); got != tc.want {
+			t.Errorf("HoldLifetime(%v) = %v, want %v", tc.proven, got, tc.want)
+		}
+	}
 }

@@ -72,7 +72,7 @@ func TestDHCPAndVIP(t *testing.T) {
 	}
 	root := t.TempDir()
 	args := []string{"--netns", node.Name, "--root", root, "-f", cfg,
-		"--etcd-endpoints", endpoint, "--election-ttl", "2s"}
+		"--etcd-endpoints", endpoint, "--election-ttl", "3s"}
 
 	// First run: lease and shared IP; SIGTERM keeps the lease.
 	p := startNetd(t, args...)

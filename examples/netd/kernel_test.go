@@ -37,7 +37,7 @@ func TestVLANDHCPAndVIP(t *testing.T) {
 		t.Fatal(err)
 	}
 	p := startNetd(t, "--netns", node.Name, "--root", t.TempDir(), "-f", cfg,
-		"--etcd-endpoints", endpoint, "--election-ttl", "2s")
+		"--etcd-endpoints", endpoint, "--election-ttl", "3s")
 	p.waitLine("netd: keeping", 60*time.Second)
 
 	var vl []struct {

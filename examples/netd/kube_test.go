@@ -38,14 +38,14 @@ const (
 	// "netd-vip-" and the address, its dots turned into dashes.
 	kubeLeaseName = "netd-vip-10-89-0-50"
 	// kubeTTL is the election's TTL.
-	kubeTTL = 2 * time.Second
+	kubeTTL = 4 * time.Second
 	// kubeLeases is the collection of Leases of netd's namespace.
 	kubeLeases = "/apis/coordination.k8s.io/v1/namespaces/kube-system/leases"
 )
 
 // TestKubeSharedVIP runs three netd processes with --kubeconfig, each on
 // its own node namespace (eth0 a port of bridge br0 in a lan namespace),
-// with the same shared IP, elected over a Lease (TTL 2 s) kept by a fake
+// with the same shared IP, elected over a Lease (TTL 4 s) kept by a fake
 // API server on 127.0.0.1 that enforces optimistic concurrency and fails
 // the test on any request it does not expect. Every node's addresses are
 // sampled every 2 ms. Exactly one node holds the address and the Lease

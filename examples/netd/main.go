@@ -58,7 +58,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.uts, "uts", "", "UTS namespace file (e.g. /proc/self/ns/uts) whose kernel host name is set; without it only etc/hostname is written")
 	fs.UintVar(&o.owner, "owner", netprim.DefaultOwnerID, "owner id marking what netd creates (5-255, not 9)")
 	endpoints := fs.String("etcd-endpoints", "", "etcd client URLs (comma-separated) for shared IP elections")
-	fs.DurationVar(&o.electionTTL, "election-ttl", vip.DefaultTTL, "shared IP election TTL (whole seconds, at least 2s)")
+	fs.DurationVar(&o.electionTTL, "election-ttl", vip.DefaultTTL, "shared IP election TTL (whole seconds, at least 3s; 4s for a Kubernetes Lease)")
 	fs.StringVar(&o.kubeconfig, "kubeconfig", "", "kubeconfig for shared IP elections over Kubernetes Leases")
 	fs.DurationVar(&o.resync, "resync", time.Minute, "full pass period besides kernel events")
 	fs.BoolVar(&o.dhcpRelease, "dhcp-release", false, "on SIGTERM, release DHCP leases and remove their addresses (default: keep them; they expire with the lease)")

@@ -53,7 +53,7 @@ func sharedIPNodes(t *testing.T, count int) []*nstest.NS {
 
 // TestSharedVIP runs three netd processes, each on its own node namespace
 // (eth0 a port of bridge br0 in a lan namespace), with the same shared
-// IP, elected over one embedded etcd with a TTL of 2 s, while every node's
+// IP, elected over one embedded etcd with a TTL of 3 s, while every node's
 // addresses are sampled every 2 ms: exactly one node holds the address;
 // after SIGTERM of the owner another takes it over, after SIGKILL of the
 // next owner the last node takes it over once the election's TTL ran out,
@@ -67,7 +67,7 @@ func TestSharedVIP(t *testing.T) {
 	procs := make([]*proc, len(nodes))
 	for i, n := range nodes {
 		procs[i] = startNetd(t, "--netns", n.Name, "--root", t.TempDir(), "-f", writeConfig(t, sharedIPConfig(shareVIP, i+1)),
-			"--etcd-endpoints", endpoint, "--election-ttl", "2s")
+			"--etcd-endpoints", endpoint, "--election-ttl", "3s")
 	}
 	for _, p := range procs {
 		p.waitLine("netd: keeping", 30*time.Second)

@@ -14,7 +14,7 @@
 // gracefully (SIGTERM), restarts it, kills the new owner (SIGKILL),
 // restarts it, and removes everything.
 //
-//	sudo go run ./examples/vip                # IPv4, election TTL 2 s
+//	sudo go run ./examples/vip                # IPv4, election TTL 3 s
 //	sudo go run ./examples/vip -6 -ttl 3s     # an IPv6 shared IP
 //	sudo go run ./examples/vip -check         # exit status 1 on two owners, a late takeover or a long ping loss
 package main
@@ -28,12 +28,13 @@ import (
 	"time"
 
 	"github.com/netprim/netprim"
+	"github.com/netprim/netprim/vip"
 )
 
 func main() {
 	var o options
 	flag.IntVar(&o.nodes, "n", 3, "number of nodes (2-20)")
-	flag.DurationVar(&o.ttl, "ttl", 2*time.Second, "election TTL (whole seconds, at least 2s)")
+	flag.DurationVar(&o.ttl, "ttl", vip.MinTTL, "election TTL (whole seconds, at least 3s)")
 	flag.BoolVar(&o.v6, "6", false, "share an IPv6 address instead of an IPv4 one")
 	check := flag.Bool("check", false, "exit non-zero if two owners were seen, a takeover was late or pings were lost longer than the takeover bound")
 	node := flag.String("node", "", "internal: run as the node process described by this JSON")

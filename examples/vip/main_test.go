@@ -31,15 +31,15 @@ func TestVIP(t *testing.T) {
 		t.Skip("needs root: creates network namespaces and runs node processes that configure them")
 	}
 	var out strings.Builder
-	rep, err := run(context.Background(), &out, options{nodes: 3, ttl: 2 * time.Second})
+	rep, err := run(context.Background(), &out, options{nodes: 3, ttl: 3 * time.Second})
 	t.Log("\n" + out.String())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p := rep.problems(2 * time.Second); len(p) > 0 {
+	if p := rep.problems(3 * time.Second); len(p) > 0 {
 		t.Fatalf("check: %v", p)
 	}
-	if _, err := run(context.Background(), &out, options{nodes: 1, ttl: 2 * time.Second}); err == nil {
+	if _, err := run(context.Background(), &out, options{nodes: 1, ttl: 3 * time.Second}); err == nil {
 		t.Fatal("-n 1 accepted")
 	}
 }

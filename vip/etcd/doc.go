@@ -37,7 +37,9 @@
 // the key; the next candidate wins right after. With the default TTL of
 // 10 s the IP moves 10 to 10.5 s after the owner's last renewal. A smaller
 // TTL moves it sooner at the cost of more renewals (one per RenewInterval,
-// TTL/4 by default); vip.MinTTL (2 s) is the shortest accepted.
+// TTL/4 by default); vip.MinTTL (3 s) is the shortest accepted, and a TTL
+// whose address lifetime (vip.HoldLifetime) would not outlast RenewInterval
+// is refused.
 //
 // # Identities and restarts
 //

@@ -35,12 +35,13 @@ func TestNewValidation(t *testing.T) {
 		{"empty prefix", c, "", "a", etcd.Options{}, `etcd elector: prefix: "" names no key range`},
 		{"slash prefix", c, "//", "a", etcd.Options{}, `etcd elector: prefix: "//" names no key range`},
 		{"empty identity", c, "/vip", "", etcd.Options{}, "etcd elector: identity: is empty"},
-		{"short ttl", c, "/vip", "a", etcd.Options{TTL: time.Second}, "etcd elector: ttl: 1s is below the minimum 2s"},
-		{"fractional ttl", c, "/vip", "a", etcd.Options{TTL: 2500 * time.Millisecond}, "etcd elector: ttl: 2.5s is not a whole number of seconds"},
+		{"short ttl", c, "/vip", "a", etcd.Options{TTL: time.Second}, "etcd elector: ttl: 1s is below the minimum 3s"},
+		{"fractional ttl", c, "/vip", "a", etcd.Options{TTL: 3500 * time.Millisecond}, "etcd elector: ttl: 3.5s is not a whole number of seconds"},
 		{"negative margin", c, "/vip", "a", etcd.Options{Margin: -time.Second}, "etcd elector: margin: -1s is negative"},
-		{"margin of ttl", c, "/vip", "a", etcd.Options{TTL: 2 * time.Second, Margin: 2 * time.Second}, "etcd elector: margin: 2s is not shorter than ttl 2s"},
+		{"margin of ttl", c, "/vip", "a", etcd.Options{TTL: 3 * time.Second, Margin: 3 * time.Second}, "etcd elector: margin: 3s is not shorter than ttl 3s"},
 		{"negative renew", c, "/vip", "a", etcd.Options{RenewInterval: -time.Second}, "etcd elector: renewInterval: -1s is negative"},
-		{"renew too long", c, "/vip", "a", etcd.Options{TTL: 2 * time.Second, RenewInterval: 1800 * time.Millisecond}, "etcd elector: renewInterval: 1.8s is not shorter than ttl 2s less margin 200ms"},
+		{"renew too long", c, "/vip", "a", etcd.Options{TTL: 3 * time.Second, RenewInterval: 2800 * time.Millisecond}, "etcd elector: renewInterval: 2.8s is not shorter than ttl 3s less margin 200ms"},
+		{"address would lapse", c, "/vip", "a", etcd.Options{TTL: 3 * time.Second, RenewInterval: time.Second}, "etcd elector: ttl: 3s less margin 200ms gives the shared IP's address a kernel lifetime of 1s (see vip.LifetimeSlack), not longer than renewInterval 1s"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := etcd.New(tc.client, tc.prefix, tc.identity, tc.o)

@@ -16,7 +16,7 @@ import (
 
 // testTTL keeps the tests short: a crashed leader's key expires after
 // about two seconds.
-const testTTL = 2 * time.Second
+const testTTL = 3 * time.Second
 
 // hang bounds every wait of the tests so that a bug fails a test instead
 // of hanging it; it is no measured bound on anything.

@@ -53,5 +53,9 @@ func (o Options) normalize() (Options, error) {
 	if o.RenewInterval >= o.TTL-o.Margin {
 		return o, specerr.Invalid(prefix, "renewInterval", "%v is not shorter than ttl %v less margin %v", o.RenewInterval, o.TTL, o.Margin)
 	}
+	if hold := vip.HoldLifetime(o.TTL - o.Margin); hold <= o.RenewInterval {
+		return o, specerr.Invalid(prefix, "ttl", "%v less margin %v gives the shared IP's address a kernel lifetime of %v (see vip.LifetimeSlack), not longer than renewInterval %v: it would lapse between renewals",
+			o.TTL, o.Margin, hold, o.RenewInterval)
+	}
 	return o, nil
 }

@@ -7,7 +7,7 @@ import (
 )
 
 // BenchmarkHandover measures how long the Lease takes to move from one node
-// to a waiting candidate (TTL 2 s, retry period 250 ms, reads delayed up to
+// to a waiting candidate (TTL 4 s, retry period 500 ms, reads delayed up to
 // 30 ms): after the leader resigned, and after it was cut off from the API
 // server right after a renewal. Run with -benchtime=5x; each cut takes
 // about two seconds.

@@ -52,8 +52,10 @@
 // they have seen the Lease unchanged for its duration. A candidate reads
 // the Lease every 1 to 2.2 RetryPeriods, so it takes over between TTL − 1 s
 // and TTL + 4.4 × RetryPeriod after the owner's last renewal: with the
-// default TTL of 10 s, 9 to 15.5 s. vip.MinTTL (2 s) is the shortest TTL
-// accepted; a shorter RetryPeriod shortens the tail.
+// default TTL of 10 s, 9 to 15.5 s. The shortest TTL accepted is the one
+// whose address lifetime (vip.HoldLifetime of TTL less Margin) outlasts
+// the 1 s plus RetryPeriod between two moves of the proof: 4 s with the
+// default Margin; a shorter RetryPeriod shortens the tail.
 //
 // # Identities
 //

@@ -20,7 +20,7 @@ import (
 
 // testTTL is the shortest Lease duration accepted; the other options take
 // their defaults (renew deadline 1.33 s, retry period 250 ms, margin 200 ms).
-const testTTL = 2 * time.Second
+const testTTL = 4 * time.Second
 
 // readDelay is the longest delay of a Lease read in the test API server.
 const readDelay = 30 * time.Millisecond

@@ -16,7 +16,7 @@ import (
 // kubeconfig; this example uses client-go's fake clientset.
 func Example() {
 	client := fake.NewClientset()
-	e, err := kube.New(client, "kube-system", "vip-192-0-2-10", "node-a", kube.Options{TTL: 2 * time.Second})
+	e, err := kube.New(client, "kube-system", "vip-192-0-2-10", "node-a", kube.Options{TTL: 4 * time.Second})
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -75,5 +75,11 @@ func (o Options) normalize() (Options, error) {
 		return o, specerr.Invalid(prefix, "margin", "%v is too long: ttl %v less margin must be longer than 1s plus retryPeriod %v",
 			o.Margin, o.TTL, o.RetryPeriod)
 	}
+	// The proof moves once per renewal second, up to 1s plus retryPeriod
+	// apart (see the package documentation).
+	if hold := vip.HoldLifetime(o.TTL - o.Margin); hold <= time.Second+o.RetryPeriod {
+		return o, specerr.Invalid(prefix, "ttl", "%v less margin %v gives the shared IP's address a kernel lifetime of %v (see vip.LifetimeSlack), not longer than 1s plus retryPeriod %v between two moves of the proof: it would lapse",
+			o.TTL, o.Margin, hold, o.RetryPeriod)
+	}
 	return o, nil
 }

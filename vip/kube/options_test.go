@@ -20,9 +20,9 @@ func TestOptionsDefaults(t *testing.T) {
 		in, want Options
 	}{
 		{Options{}, Options{TTL: vip.DefaultTTL, RenewDeadline: vip.DefaultTTL * 2 / 3, RetryPeriod: vip.DefaultTTL / 8, Margin: DefaultMargin}},
-		{Options{TTL: 2 * time.Second}, Options{TTL: 2 * time.Second, RenewDeadline: 2 * time.Second * 2 / 3, RetryPeriod: 250 * time.Millisecond, Margin: DefaultMargin}},
-		{Options{TTL: 4 * time.Second, RenewDeadline: 3 * time.Second, RetryPeriod: time.Second, Margin: time.Second},
-			Options{TTL: 4 * time.Second, RenewDeadline: 3 * time.Second, RetryPeriod: time.Second, Margin: time.Second}},
+		{Options{TTL: 4 * time.Second}, Options{TTL: 4 * time.Second, RenewDeadline: 4 * time.Second * 2 / 3, RetryPeriod: 500 * time.Millisecond, Margin: DefaultMargin}},
+		{Options{TTL: 5 * time.Second, RenewDeadline: 3 * time.Second, RetryPeriod: time.Second, Margin: 500 * time.Millisecond},
+			Options{TTL: 5 * time.Second, RenewDeadline: 3 * time.Second, RetryPeriod: time.Second, Margin: 500 * time.Millisecond}},
 	} {
 		got, err := tc.in.normalize()
 		if err != nil {
@@ -55,13 +55,14 @@ func TestNewInvalid(t *testing.T) {
 		{name: "bad name", lease: "vip/1", field: "name"},
 		{name: "empty identity", identity: "-", field: "identity"},
 		{name: "ttl below minimum", o: Options{TTL: time.Second}, field: "ttl"},
-		{name: "ttl fractional", o: Options{TTL: 2500 * time.Millisecond}, field: "ttl"},
+		{name: "ttl fractional", o: Options{TTL: 4500 * time.Millisecond}, field: "ttl"},
+		{name: "ttl too short for the address's lifetime", o: Options{TTL: 3 * time.Second}, field: "ttl"},
 		{name: "renew deadline negative", o: Options{RenewDeadline: -1}, field: "renewDeadline"},
-		{name: "renew deadline not below ttl", o: Options{TTL: 2 * time.Second, RenewDeadline: 2 * time.Second}, field: "renewDeadline"},
+		{name: "renew deadline not below ttl", o: Options{TTL: 4 * time.Second, RenewDeadline: 4 * time.Second}, field: "renewDeadline"},
 		{name: "retry period negative", o: Options{RetryPeriod: -1}, field: "retryPeriod"},
 		{name: "retry period too long", o: Options{TTL: 4 * time.Second, RenewDeadline: 2 * time.Second, RetryPeriod: 2 * time.Second}, field: "retryPeriod"},
 		{name: "margin negative", o: Options{Margin: -1}, field: "margin"},
-		{name: "margin leaves too short a proof", o: Options{TTL: 2 * time.Second, Margin: 800 * time.Millisecond}, field: "margin"},
+		{name: "margin leaves too short a proof", o: Options{TTL: 4 * time.Second, Margin: 2600 * time.Millisecond}, field: "margin"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var c kubernetes.Interface = client

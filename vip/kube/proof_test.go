@@ -19,7 +19,7 @@ import (
 // of a new second does, from its own send time, even when it failed and a
 // retry in the same second got through.
 func TestProofFromFirstWriteOfSecond(t *testing.T) {
-	e, err := New(fake.NewClientset(), "default", "vip", "node-a", Options{TTL: 2 * time.Second})
+	e, err := New(fake.NewClientset(), "default", "vip", "node-a", Options{TTL: 4 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -28,13 +28,13 @@ func TestProofFromFirstWriteOfSecond(t *testing.T) {
 	rec := func(d time.Duration) rl.LeaderElectionRecord {
 		return rl.LeaderElectionRecord{
 			HolderIdentity:       "node-a",
-			LeaseDurationSeconds: 2,
+			LeaseDurationSeconds: 4,
 			AcquireTime:          metav1.NewTime(base),
 			RenewTime:            metav1.NewTime(base.Add(d)),
 			LeaderTransitions:    3,
 		}
 	}
-	proof := 2*time.Second - e.opts.Margin
+	proof := 4*time.Second - e.opts.Margin
 	// send notes the attempt of r, between the returned bounds.
 	send := func(r rl.LeaderElectionRecord) (before, after time.Time) {
 		before = time.Now()
@@ -92,7 +92,7 @@ func TestProofFromFirstWriteOfSecond(t *testing.T) {
 	within("retry in the same second as a failed write", term.ProvenUntil(), b, a)
 
 	// Another transition count means another term came in between.
-	term.proved(rl.LeaderElectionRecord{HolderIdentity: "node-a", LeaseDurationSeconds: 2, RenewTime: metav1.NewTime(base.Add(5 * time.Second)), LeaderTransitions: 4})
+	term.proved(rl.LeaderElectionRecord{HolderIdentity: "node-a", LeaseDurationSeconds: 4, RenewTime: metav1.NewTime(base.Add(5 * time.Second)), LeaderTransitions: 4})
 	select {
 	case <-term.Done():
 	default:
