@@ -213,7 +213,7 @@ func TestControllerLifecycle(t *testing.T) {
 func TestControllerProofRunsOut(t *testing.T) {
 	p := newPair(t)
 	ip := netip.MustParseAddr("10.89.0.50")
-	el, r, term := leading(t, p, vip.Config{Address: ip, Link: nodeLink}, 2500*time.Millisecond)
+	el, r, term := leading(t, p, vip.Config{Address: ip, Link: nodeLink}, 2800*time.Millisecond)
 	until := term.ProvenUntil()
 	e := r.wait(t, vip.Lost, 5*time.Second)
 	if !strings.Contains(e.Reason, "not proven") {

@@ -33,7 +33,7 @@
 // ahead:
 //
 //   - the address carries a kernel valid lifetime that ends LifetimeSlack
-//     (1.3 s) before ProvenUntil, in whole seconds, refreshed on every
+//     (1.5 s) before ProvenUntil, in whole seconds, refreshed on every
 //     renewal: the kernel may drop an expired address up to about 1.25 s
 //     late. If this process is killed or hangs, the kernel removes the
 //     address by itself before another node can win; with the shortest

@@ -22,8 +22,10 @@ const MinTTL = 3 * time.Second
 // whole seconds and drops an expired IPv4 address from a check that runs
 // at most once a second after any address change on the host, and may run
 // a quarter of a second late besides: an address can outlive its lifetime
-// by up to about 1.25 s.
-const LifetimeSlack = 1300 * time.Millisecond
+// by up to about 1.25 s. The rest, a quarter of a second, is for the
+// write itself: the lifetime is computed before the write, which reads the
+// links and addresses of the namespace first.
+const LifetimeSlack = 1500 * time.Millisecond
 
 // HoldLifetime is the kernel lifetime the holder gives its address when
 // its term is proven for the next proven: whole seconds, LifetimeSlack
