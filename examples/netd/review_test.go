@@ -68,11 +68,7 @@ func TestReviewReloadRemovesWhileDHCPWaits(t *testing.T) {
 // applied to an interface whose entry sets no mtu, as in Talos". The
 // interface here is a bridge.
 func TestReviewLeaseMTUBridge(t *testing.T) {
-	needRoot(t)
-	srv, node := nstest.New(t), nstest.New(t)
-	nstest.Veth(t, node, "eth0", srv, "srv0")
-	srv.Run(t, "ip", "addr", "add", labServerIP+"/24", "dev", "srv0")
-	startDnsmasq(t, srv, "srv0", append(labDnsmasqOptions, "--dhcp-option=option:mtu,1400")...)
+	node := mtuLab(t)
 	cfg := writeConfig(t, "version: v1alpha1\nmachine:\n  network:\n    interfaces:\n"+
 		"      - interface: br0\n        dhcp: true\n        bridge:\n          interfaces: [eth0]\n")
 	p := startNetd(t, "--netns", node.Name, "--root", t.TempDir(), "-f", cfg)
@@ -92,11 +88,7 @@ func TestReviewLeaseMTUBridge(t *testing.T) {
 // entry of an interface whose entry sets no mtu, netd no longer manages
 // its MTU: the lease's MTU is not enforced against a change by hand.
 func TestReviewLeaseMTUAfterDHCPRemoved(t *testing.T) {
-	needRoot(t)
-	srv, node := nstest.New(t), nstest.New(t)
-	nstest.Veth(t, node, "eth0", srv, "srv0")
-	srv.Run(t, "ip", "addr", "add", labServerIP+"/24", "dev", "srv0")
-	startDnsmasq(t, srv, "srv0", append(labDnsmasqOptions, "--dhcp-option=option:mtu,1400")...)
+	node := mtuLab(t)
 	const head = "version: v1alpha1\nmachine:\n  network:\n    interfaces:\n      - interface: eth0\n"
 	cfg := writeConfig(t, head+"        dhcp: true\n")
 	p := startNetd(t, "--netns", node.Name, "--root", t.TempDir(), "-f", cfg)
