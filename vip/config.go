@@ -49,7 +49,8 @@ type Config struct {
 // resigned) and stands again once the check passes.
 type HealthOptions struct {
 	// Check reports the node's health; nil means always healthy. It is
-	// called with a context that ends after Interval.
+	// called with a context that ends after Interval, and must return
+	// when that context ends: Run waits for it before it returns.
 	Check func(ctx context.Context) error `json:"-" yaml:"-"`
 	// Interval between checks; 0 means DefaultHealthInterval.
 	Interval time.Duration `json:"interval,omitempty" yaml:"interval,omitempty"`

@@ -119,7 +119,10 @@ func (c *Controller) stepDown(term Term, kind EventKind, reason string, resign b
 	defer cancel()
 	rerr := term.Resign(rctx)
 	for _, hd := range c.handlers {
-		if herr := hd.Release(rctx, c.cfg.Address); herr != nil {
+		hctx, hcancel := context.WithTimeout(context.Background(), resignTimeout)
+		herr := hd.Release(hctx, c.cfg.Address)
+		hcancel()
+		if herr != nil {
 			c.emit(Event{Kind: Failed, Term: term.ID(), Err: fmt.Errorf("%s: release: %w", hd.Name(), herr)})
 		}
 	}

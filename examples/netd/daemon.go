@@ -136,8 +136,12 @@ func run(ctx context.Context, o options, hup <-chan os.Signal, stdout, stderr io
 	if !plan.Empty() {
 		p.printf("pass 1 (start):\n%v\n", plan)
 	}
-	if err != nil {
+	if err != nil && ctx.Err() == nil {
 		p.errorf("netd: first pass: %v\n", err)
+	}
+	if ctx.Err() != nil {
+		// Stopped during the first pass: nothing was started yet.
+		return d.shutdown()
 	}
 	if err := r.Start(rctx); err != nil {
 		return err
