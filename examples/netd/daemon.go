@@ -127,7 +127,7 @@ func run(ctx context.Context, o options, hup <-chan os.Signal, stdout, stderr io
 	// its errors are retried by the Reconciler.
 	for _, dl := range cfg.DHCP {
 		if dr, err := d.newDHCP(dl); err != nil {
-			p.errorf("netd: dhcp %s: %v\n", dl.describe(), err)
+			p.errorf("netd: dhcp %s: %v\n", dl.Link, err)
 		} else {
 			d.dhcps[dl.key()] = dr
 		}
@@ -201,10 +201,10 @@ func dryRun(ctx context.Context, r *reconcile.Reconciler, cfg *netConfig, p *pri
 	plan, err := r.Plan(ctx)
 	p.printf("%v\n", plan)
 	for _, dl := range cfg.DHCP {
-		p.printf("dhcp %s: a client would run (%s)\n", dl.describe(), dl.families())
+		p.printf("dhcp %s: a client would run (%s)\n", dl.Link, dl.families())
 	}
 	for _, vl := range cfg.VIPs {
-		p.printf("vip %s: would stand for election on %s\n", vl.Address, vl.describe())
+		p.printf("vip %s: would stand for election on %s\n", vl.Address, vl.Link)
 	}
 	return err
 }
@@ -228,7 +228,7 @@ func (d *daemon) converge(cfg *netConfig) {
 	for k, dl := range want {
 		if _, ok := d.dhcps[k]; !ok {
 			if dr, err := d.newDHCP(dl); err != nil {
-				d.out.errorf("netd: dhcp %s: %v\n", dl.describe(), err)
+				d.out.errorf("netd: dhcp %s: %v\n", dl.Link, err)
 			} else {
 				dr.start()
 				d.dhcps[k] = dr

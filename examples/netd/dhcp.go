@@ -12,15 +12,13 @@ import (
 
 	"github.com/netprim/netprim/dhcp"
 	"github.com/netprim/netprim/reconcile"
-	"github.com/netprim/netprim/selector"
 )
 
-// key identifies a DHCP entry across reloads.
+// key identifies a DHCP entry across reloads. The entries are resolved
+// (resolveDevices): a device selector is its device's name by now.
 func (dl dhcpLink) key() string {
-	return fmt.Sprintf("%s|%v|%v|%v|%d", dl.Link, selectorKey(dl.Selector), dl.IPv4, dl.IPv6, dl.RouteMetric)
+	return fmt.Sprintf("%s|%v|%v|%d", dl.Link, dl.IPv4, dl.IPv6, dl.RouteMetric)
 }
-
-func (dl dhcpLink) describe() string { return linkOrSelector(dl.Link, dl.Selector) }
 
 func (dl dhcpLink) families() string {
 	var f []string
@@ -31,33 +29,6 @@ func (dl dhcpLink) families() string {
 		f = append(f, "DHCPv6")
 	}
 	return strings.Join(f, " and ")
-}
-
-func selectorKey(s *selector.Selector) string {
-	if s == nil {
-		return ""
-	}
-	return fmt.Sprintf("%+v", *s)
-}
-
-func linkOrSelector(name string, s *selector.Selector) string {
-	if s != nil {
-		return "the link selected by " + selectorKey(s)
-	}
-	return name
-}
-
-// resolve names the link of an entry: its name, or the one link its
-// device selector picks now.
-func (d *daemon) resolve(name string, s *selector.Selector) (string, error) {
-	if s == nil {
-		return name, nil
-	}
-	l, err := selector.Find(d.rctx, d.ns, *s)
-	if err != nil {
-		return "", err
-	}
-	return l.Name, nil
 }
 
 // dhcpRunner is the DHCP client(s) of one link, each feeding a source.
@@ -80,10 +51,7 @@ type dhcpRunner struct {
 // other source starts empty, so that a client waiting for a server does not
 // hold pruning back.
 func (d *daemon) newDHCP(dl dhcpLink) (*dhcpRunner, error) {
-	name, err := d.resolve(dl.Link, dl.Selector)
-	if err != nil {
-		return nil, err
-	}
+	name := dl.Link
 	ctx, cancel := context.WithCancel(d.rctx)
 	dr := &dhcpRunner{link: name, ctx: ctx, cancel: cancel}
 	fail := func(err error) (*dhcpRunner, error) {

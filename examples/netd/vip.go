@@ -24,11 +24,10 @@ import (
 // kubeNamespace holds the Leases of the shared IPs' elections.
 const kubeNamespace = "kube-system"
 
+// key identifies a shared IP entry across reloads (resolved, as dhcpLink.key).
 func (vl vipLink) key() string {
-	return fmt.Sprintf("%s|%s|%s|%s", vl.Link, selectorKey(vl.Selector), vl.Address, vl.HCloudToken)
+	return fmt.Sprintf("%s|%s|%s", vl.Link, vl.Address, vl.HCloudToken)
 }
-
-func (vl vipLink) describe() string { return linkOrSelector(vl.Link, vl.Selector) }
 
 // vipRunner is the controller of one shared IP.
 type vipRunner struct {
@@ -66,10 +65,7 @@ func (d *daemon) identity() string {
 }
 
 func (d *daemon) startVIP(vl vipLink) (*vipRunner, error) {
-	name, err := d.resolve(vl.Link, vl.Selector)
-	if err != nil {
-		return nil, err
-	}
+	name := vl.Link
 	el, closeEl, err := d.elector(vl)
 	if err != nil {
 		return nil, err
