@@ -199,6 +199,27 @@ func (e *events) wait(t testing.TB, k dhcp.EventKind, timeout time.Duration) dhc
 	}
 }
 
+// renewedKept fails the test unless renewal r kept bound b's address and
+// no lease ended (expired) between them.
+func (e *events) renewedKept(t testing.TB, b, r dhcp.Event) {
+	t.Helper()
+	addr := func(ev dhcp.Event) string {
+		if ev.Lease != nil {
+			return ev.Lease.Address.String()
+		}
+		return ev.Lease6.Address.String()
+	}
+	if addr(r) != addr(b) {
+		t.Errorf("renewed %s, bound %s", addr(r), addr(b))
+	}
+	for _, k := range e.kinds() {
+		if strings.HasPrefix(k, dhcp.EventExpired.String()) {
+			t.Errorf("the lease was dropped while valid: events %v", e.kinds())
+			break
+		}
+	}
+}
+
 func (e *events) kinds() []string {
 	e.mu.Lock()
 	defer e.mu.Unlock()
