@@ -50,9 +50,11 @@ func TestProxyBlock(t *testing.T) {
 
 	p.Block()
 	// The request is sent on the open connection and never answered: the
-	// call ends with its context, not with a connection error.
+	// call ends with its context, not with a connection error. Its bytes
+	// reach the server after Unblock, together with the next requests, and
+	// the server may apply it after them: it writes a key of its own.
 	bctx, bcancel := context.WithTimeout(ctx, 500*time.Millisecond)
-	_, err := c.Put(bctx, "/k", "blocked")
+	_, err := c.Put(bctx, "/held", "blocked")
 	bcancel()
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("put while blocked: %v, want %v", err, context.DeadlineExceeded)
