@@ -226,13 +226,14 @@ func (r *run4) acquire(ctx context.Context, hint *Lease) (*Lease, []*OptionError
 			continue
 		}
 		sid := offer.ServerIdentifier()
+		sent := time.Now()
 		ack, err := r.cn.exchange(ctx, req, r.cn.broadcast, func(m *dhcpv4.DHCPv4) bool {
 			return isType(dhcpv4.MessageTypeAck, dhcpv4.MessageTypeNak)(m) && m.ServerIdentifier().Equal(sid)
 		}, t.tries(t.RequestTries))
 		if err != nil || ack.MessageType() == dhcpv4.MessageTypeNak {
 			continue
 		}
-		l, dropped, err := ParseAck(r.cfg.Link, ack, time.Now())
+		l, dropped, err := ParseAck(r.cfg.Link, ack, sent)
 		if err != nil {
 			r.emit(Event{Kind: EventRefused, Err: fmt.Errorf("ack from %s: %w", sid, err)})
 			continue
@@ -284,6 +285,7 @@ func (r *run4) reboot(ctx context.Context, prev *Lease) (*Lease, []*OptionError)
 	if err != nil {
 		return nil, nil
 	}
+	sent := time.Now()
 	ack, err := r.cn.exchange(ctx, req, r.cn.broadcast, isType(dhcpv4.MessageTypeAck, dhcpv4.MessageTypeNak), t.tries(t.RequestTries))
 	if errors.Is(err, errNoAnswer) {
 		if now := time.Now(); prev.Expiry().IsZero() || now.Before(prev.Expiry()) {
@@ -300,7 +302,7 @@ func (r *run4) reboot(ctx context.Context, prev *Lease) (*Lease, []*OptionError)
 		r.lost(nakError(ack, prev))
 		return nil, nil
 	}
-	l, dropped, err := ParseAck(r.cfg.Link, ack, time.Now())
+	l, dropped, err := ParseAck(r.cfg.Link, ack, sent)
 	if err != nil {
 		r.emit(Event{Kind: EventRefused, Err: fmt.Errorf("ack from %s: %w", ack.ServerIdentifier(), err)})
 		return nil, nil
@@ -333,12 +335,13 @@ func (r *run4) extend(ctx context.Context, l *Lease, rebinding bool) (*Lease, []
 	defer closeFn()
 	var lease *Lease
 	var dropped []*OptionError
+	sent := time.Now()
 	ack, err := r.cn.exchange(ctx, req, send, func(m *dhcpv4.DHCPv4) bool {
 		switch m.MessageType() {
 		case dhcpv4.MessageTypeNak:
 			return true
 		case dhcpv4.MessageTypeAck:
-			nl, d, err := ParseAck(r.cfg.Link, m, time.Now())
+			nl, d, err := ParseAck(r.cfg.Link, m, sent)
 			if err != nil {
 				// Keep the lease held; wait for a usable answer.
 				r.emit(Event{Kind: EventRefused, Err: fmt.Errorf("ack from %s: %w", m.ServerIdentifier(), err)})

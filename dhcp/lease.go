@@ -77,8 +77,10 @@ type Lease struct {
 	// T2 is when the client starts rebinding, after BoundAt: option 59, or
 	// 7/8 of the lease time.
 	T2 time.Duration `json:"t2"`
-	// BoundAt is when the client received the DHCPACK: time.Now, which
-	// carries a monotonic reading, so that the expiry and the timers count
+	// BoundAt is when the client sent the REQUEST the DHCPACK answers (the
+	// first transmission of it, RFC 2131 4.4.1: the server's lease cannot
+	// have begun earlier, so the lease never outlives the server's): a
+	// time.Now, which carries a monotonic reading, so that the expiry and the timers count
 	// on the monotonic clock in the process that bound the lease (a step
 	// of the wall clock does not move them); a lease read from a file
 	// counts on the wall clock. For a lease taken up again after a restart
@@ -171,7 +173,8 @@ var ParameterRequestList = []uint8{
 }
 
 // ParseAck converts a server's DHCPACK (or DHCPOFFER) received on link
-// into a Lease bound at now. A message the client cannot use — no or a
+// into a Lease bound at now (a client passes when it sent the REQUEST
+// that m answers). A message the client cannot use — no or a
 // bad address, a missing or zero lease time, no server identifier — is
 // refused: the Lease is nil and the error, an *OptionError, names the
 // field. A malformed or hostile option is dropped: the Lease is returned

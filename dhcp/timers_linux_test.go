@@ -31,9 +31,10 @@ type testServer4 struct {
 	lease       time.Duration
 	t1, t2      time.Duration // zero: not sent
 	yiaddr      net.IP
-	down        bool // answer nothing
-	ignoreRenew bool // answer no unicast REQUEST (a renewal)
-	nakReboot   bool // answer an INIT-REBOOT REQUEST with a DHCPNAK
+	down        bool          // answer nothing
+	ignoreRenew bool          // answer no unicast REQUEST (a renewal)
+	nakReboot   bool          // answer an INIT-REBOOT REQUEST with a DHCPNAK
+	ackDelay    time.Duration // wait this long before each DHCPACK
 	seen        []seen4
 	unicast     net.PacketConn // the socket bound to the server's address
 }
@@ -45,6 +46,7 @@ type seen4 struct {
 	Unicast bool       // sent to the server's address, not broadcast
 	CIAddr  netip.Addr
 	PRL     []uint8
+	At      time.Time // when the server read it
 }
 
 func startServer4(t testing.TB, l *lab, lease, t1, t2 time.Duration) *testServer4 {
@@ -103,7 +105,7 @@ func (s *testServer4) handle(conn net.PacketConn, peer net.Addr, m *dhcpv4.DHCPv
 		prl = append(prl, c.Code())
 	}
 	unicast := conn == s.unicast
-	s.seen = append(s.seen, seen4{Type: m.MessageType(), Peer: src, Unicast: unicast, CIAddr: ci, PRL: prl})
+	s.seen = append(s.seen, seen4{Type: m.MessageType(), Peer: src, Unicast: unicast, CIAddr: ci, PRL: prl, At: time.Now()})
 	if s.down || (s.ignoreRenew && unicast) {
 		return
 	}
@@ -143,6 +145,12 @@ func (s *testServer4) handle(conn net.PacketConn, peer net.Addr, m *dhcpv4.DHCPv
 	if s.t1 > 0 {
 		reply.UpdateOption(dhcpv4.OptRenewTimeValue(s.t1))
 		reply.UpdateOption(dhcpv4.OptRebindingTimeValue(s.t2))
+	}
+	if typ == dhcpv4.MessageTypeAck && s.ackDelay > 0 {
+		// Late, without holding up the next message (a closed conn
+		// after the test just fails the write).
+		time.AfterFunc(s.ackDelay, func() { conn.WriteTo(reply.ToBytes(), up) })
+		return
 	}
 	conn.WriteTo(reply.ToBytes(), up)
 }
@@ -290,6 +298,62 @@ func TestLeaseTimers(t *testing.T) {
 	})
 }
 
+// TestLeaseCountsFromRequest: the server answers each REQUEST 150 ms late.
+// The lease the client holds starts when it sent the REQUEST (RFC 2131
+// 4.4.1), not when the DHCPACK came, both when bound and when renewed: it
+// never ends after the server's, which began when the server read the
+// REQUEST.
+func TestLeaseCountsFromRequest(t *testing.T) {
+	hostTier(t)
+	t.Parallel()
+	l := newLab(t)
+	const delay = 150 * time.Millisecond // below fastTiming's first retransmission
+	srv := startServer4(t, l, 8*time.Second, 2*time.Second, 6*time.Second)
+	srv.set(func(s *testServer4) { s.ackDelay = delay })
+	ev := newEvents()
+	// The renewal is sent from the leased address: it must be applied.
+	src := reconciler(t, l.C, t.TempDir())
+	c, err := dhcp.NewClient(l.C.Namespace, dhcp.Config{Link: clientLink, Timing: fastTiming, OnEvent: feed(t, src, ev)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	run(t, c.Run)
+	seen := 0
+	check := func(what string, held *dhcp.Lease) {
+		t.Helper()
+		// The server's reading of the REQUEST this lease answers: the
+		// first one since the previous lease.
+		var read time.Time
+		msgs := srv.messages()
+		for _, m := range msgs[seen:] {
+			if m.Type == dhcpv4.MessageTypeRequest {
+				read = m.At
+				break
+			}
+		}
+		seen = len(msgs)
+		if read.IsZero() {
+			t.Fatalf("%s: the server read no REQUEST", what)
+		}
+		if held.BoundAt.After(read) {
+			t.Errorf("%s: bound at %v, %v after the server read the REQUEST; the lease ends after the server's",
+				what, held.BoundAt.Format("15:04:05.000"), held.BoundAt.Sub(read))
+		}
+		if early := read.Sub(held.BoundAt); early > delay/2 {
+			t.Errorf("%s: bound at %v, %v before the server read the REQUEST", what, held.BoundAt.Format("15:04:05.000"), early)
+		}
+	}
+	b := ev.wait(t, dhcp.EventBound, 10*time.Second)
+	check("bound", b.Lease)
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("server saw: %+v", srv.messages())
+		}
+	})
+	r := ev.wait(t, dhcp.EventRenewed, 5*time.Second)
+	check("renewed", r.Lease)
+}
+
 // TestRenewLinkDown: the link is down when the renewal is due, so the
 // REQUEST cannot even be sent. That is a lost transmission, not the end of
 // the lease: the client keeps the lease, retransmits, and renews once the
@@ -300,7 +364,9 @@ func TestRenewLinkDown(t *testing.T) {
 	l := newLab(t)
 	startServer4(t, l, 12*time.Second, 2*time.Second, 5*time.Second)
 	ev := newEvents()
-	c, err := dhcp.NewClient(l.C.Namespace, dhcp.Config{Link: clientLink, Timing: fastTiming, OnEvent: ev.add})
+	// The renewal is sent from the leased address: it must be applied.
+	src := reconciler(t, l.C, t.TempDir())
+	c, err := dhcp.NewClient(l.C.Namespace, dhcp.Config{Link: clientLink, Timing: fastTiming, OnEvent: feed(t, src, ev)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -401,7 +467,9 @@ func TestLinkCreatedAgain(t *testing.T) {
 	l := newLab(t)
 	startServer4(t, l, 6*time.Second, time.Second, 3*time.Second)
 	ev := newEvents()
-	c, err := dhcp.NewClient(l.C.Namespace, dhcp.Config{Link: clientLink, Timing: fastTiming, OnEvent: ev.add})
+	// The renewal is sent from the leased address: it must be applied.
+	src := reconciler(t, l.C, t.TempDir())
+	c, err := dhcp.NewClient(l.C.Namespace, dhcp.Config{Link: clientLink, Timing: fastTiming, OnEvent: feed(t, src, ev)})
 	if err != nil {
 		t.Fatal(err)
 	}
