@@ -303,6 +303,8 @@ func (r *run6) ia(l *Lease6) *dhcpv6.OptIANA {
 	return ia
 }
 
+// acquire solicits until a lease is bound (by a rapid-commit Reply, or an
+// Advertise and the Reply to a Request) or ctx ends (nil).
 func (r *run6) acquire(ctx context.Context) (*Lease6, []*OptionError) {
 	t := r.cfg.Timing
 	for ctx.Err() == nil {
@@ -320,14 +322,25 @@ func (r *run6) acquire(ctx context.Context) (*Lease6, []*OptionError) {
 		}
 		var lease *Lease6
 		var dropped []*OptionError
-		resp, err := r.cn.exchange(ctx, sol, func(m *dhcpv6.Message) bool {
+		// RFC 8415 18.2.1: Advertises are collected until the first
+		// retransmission time has passed, and the one of the highest
+		// preference wins; one of preference 255 wins at once, and so
+		// does the first usable one after that time.
+		var best *dhcpv6.Message
+		collecting := true
+		// The exchange's outcome is in lease or best.
+		r.cn.exchange(ctx, sol, func(m *dhcpv6.Message) bool {
 			switch m.MessageType {
 			case dhcpv6.MessageTypeAdvertise:
 				_, _, err := ParseReply6(r.cfg.Link, m, r.iaid, time.Now())
 				if err != nil {
 					r.emit(Event{Kind: EventRefused, Err: fmt.Errorf("advertise: %w", err)})
+					return false
 				}
-				return err == nil
+				if best == nil || m.Options.Preference() > best.Options.Preference() {
+					best = m
+				}
+				return !collecting || m.Options.Preference() == 255
 			case dhcpv6.MessageTypeReply:
 				if r.cfg.NoRapidCommit || m.GetOneOption(dhcpv6.OptionRapidCommit) == nil {
 					return false
@@ -342,13 +355,23 @@ func (r *run6) acquire(ctx context.Context) (*Lease6, []*OptionError) {
 				return true
 			}
 			return false
-		}, func(i int) time.Duration { return t.backoff6(i, true) })
-		if err != nil {
-			continue
-		}
+		}, func(i int) time.Duration {
+			if i > 0 {
+				// The first retransmission time is over.
+				collecting = false
+				if best != nil {
+					return 0
+				}
+			}
+			return t.backoff6(i, true)
+		})
 		if lease != nil {
 			return lease, dropped
 		}
+		if best == nil || ctx.Err() != nil {
+			continue
+		}
+		resp := best
 		req, err := r.base(dhcpv6.MessageTypeRequest)
 		if err != nil {
 			continue

@@ -95,8 +95,12 @@
 // # DHCPv6
 //
 // A Client6 (stateful, one IA_NA) waits for the link's link-local address
-// (and moves its socket to a new one if the link's changes), solicits with Rapid Commit (two messages when the server allows it,
-// Solicit/Advertise/Request/Reply otherwise), renews at T1 with its server
+// (and moves its socket to a new one if the link's changes), solicits with
+// Rapid Commit (two messages when the server allows it,
+// Solicit/Advertise/Request/Reply otherwise; without it the client
+// collects Advertises until the Solicit's first retransmission time has
+// passed and requests from the server of the highest Preference, at once
+// when one says 255, RFC 8415 18.2.1), renews at T1 with its server
 // and rebinds at T2 with any, drops the lease when its valid lifetime
 // ends, and sends Release on stop when asked. A Reply to a Renew or Rebind
 // ends the lease early only when it gives the address a valid lifetime of

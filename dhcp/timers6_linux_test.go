@@ -32,6 +32,30 @@ type testServer6 struct {
 	// withdraw answers a Renew with the address at valid lifetime 0.
 	withdraw bool
 	seen     []dhcpv6.MessageType
+	// adverts, when set, stand for several servers: a Solicit is
+	// answered with one Advertise from each (no rapid commit), and a
+	// Request by the one it names.
+	adverts []advert6
+	// firstSolicit and requests record when Solicits and Requests came.
+	firstSolicit time.Time
+	requests     []request6
+}
+
+// advert6 is one server's Advertise: its server ID ends in id.
+type advert6 struct {
+	id   byte
+	addr string
+	pref uint8 // 0: no Preference option
+}
+
+// request6 is a Request the server read.
+type request6 struct {
+	at time.Time
+	id byte // the last byte of the server ID it names
+}
+
+func serverDUID(id byte) *dhcpv6.DUIDLL {
+	return &dhcpv6.DUIDLL{HWType: iana.HWTypeEthernet, LinkLayerAddr: net.HardwareAddr{2, 0, 0, 0, 0, id}}
 }
 
 func (s *testServer6) set(f func(*testServer6)) { s.mu.Lock(); f(s); s.mu.Unlock() }
@@ -45,7 +69,6 @@ func (s *testServer6) types() []dhcpv6.MessageType {
 func startServer6(t *testing.T, l *lab) *testServer6 {
 	t.Helper()
 	s := &testServer6{}
-	sid := &dhcpv6.DUIDLL{HWType: iana.HWTypeEthernet, LinkLayerAddr: net.HardwareAddr{2, 0, 0, 0, 0, 1}}
 	handler := func(conn net.PacketConn, peer net.Addr, d dhcpv6.DHCPv6) {
 		m, ok := d.(*dhcpv6.Message)
 		if !ok {
@@ -54,11 +77,28 @@ func startServer6(t *testing.T, l *lab) *testServer6 {
 		s.mu.Lock()
 		s.seen = append(s.seen, m.MessageType)
 		drop := s.down || (s.ignoreRenew && m.MessageType == dhcpv6.MessageTypeRenew)
-		status, inIA, withdraw := s.renewStatus, s.renewInIA, s.withdraw
+		status, inIA, withdraw, adverts := s.renewStatus, s.renewInIA, s.withdraw, s.adverts
+		var named byte
+		if sid, ok := m.Options.ServerID().(*dhcpv6.DUIDLL); ok && len(sid.LinkLayerAddr) == 6 {
+			named = sid.LinkLayerAddr[5]
+		}
+		switch m.MessageType {
+		case dhcpv6.MessageTypeSolicit:
+			if s.firstSolicit.IsZero() {
+				s.firstSolicit = time.Now()
+			}
+		case dhcpv6.MessageTypeRequest:
+			s.requests = append(s.requests, request6{at: time.Now(), id: named})
+		}
 		s.mu.Unlock()
 		if drop {
 			return
 		}
+		if len(adverts) > 0 {
+			answerAdverts(conn, peer, m, adverts, named)
+			return
+		}
+		sid := serverDUID(1)
 		switch m.MessageType {
 		case dhcpv6.MessageTypeSolicit, dhcpv6.MessageTypeRequest, dhcpv6.MessageTypeRenew, dhcpv6.MessageTypeRebind, dhcpv6.MessageTypeRelease:
 		default:
@@ -110,6 +150,98 @@ func startServer6(t *testing.T, l *lab) *testServer6 {
 	go func() { srv.Serve(); close(done) }()
 	t.Cleanup(func() { srv.Close(); <-done })
 	return s
+}
+
+// answerAdverts answers m for the servers of adverts: an Advertise from
+// each to a Solicit, a Reply from the one named to a Request.
+func answerAdverts(conn net.PacketConn, peer net.Addr, m *dhcpv6.Message, adverts []advert6, named byte) {
+	ia := m.Options.OneIANA()
+	if ia == nil {
+		return
+	}
+	for _, a := range adverts {
+		var reply *dhcpv6.Message
+		var err error
+		switch {
+		case m.MessageType == dhcpv6.MessageTypeSolicit:
+			reply, err = dhcpv6.NewAdvertiseFromSolicit(m, dhcpv6.WithServerID(serverDUID(a.id)))
+		case m.MessageType == dhcpv6.MessageTypeRequest && named == a.id:
+			reply, err = dhcpv6.NewReplyFromMessage(m, dhcpv6.WithServerID(serverDUID(a.id)))
+		default:
+			continue
+		}
+		if err != nil {
+			return
+		}
+		if a.pref > 0 {
+			reply.AddOption(dhcpv6.OptPreference(a.pref))
+		}
+		reply.AddOption(&dhcpv6.OptIANA{IaId: ia.IaId, T1: time.Minute, T2: 2 * time.Minute,
+			Options: dhcpv6.IdentityOptions{Options: dhcpv6.Options{&dhcpv6.OptIAAddress{
+				IPv6Addr: net.ParseIP(a.addr), PreferredLifetime: 5 * time.Minute, ValidLifetime: 5 * time.Minute}}}})
+		conn.WriteTo(reply.ToBytes(), peer)
+	}
+}
+
+// TestAdvertisePreference6: without rapid commit, the client collects
+// Advertises during the Solicit's first retransmission time and requests
+// from the server of the highest preference, not from the first to
+// answer (RFC 8415 18.2.1); an Advertise of preference 255 is taken at
+// once. The server's reading of the Request is the oracle.
+func TestAdvertisePreference6(t *testing.T) {
+	hostTier(t)
+	t.Parallel()
+	timing := dhcp.Timing{Initial: time.Second, Max: 4 * time.Second, RenewMin: time.Second}
+	for _, tc := range []struct {
+		name    string
+		adverts []advert6
+		want    byte
+		addr    string
+		atOnce  bool
+	}{
+		{"highest", []advert6{{1, "fd77::11", 0}, {2, "fd77::22", 7}, {3, "fd77::33", 3}}, 2, "fd77::22", false},
+		{"255", []advert6{{1, "fd77::11", 0}, {2, "fd77::22", 255}}, 2, "fd77::22", true},
+		{"none", []advert6{{4, "fd77::44", 0}}, 4, "fd77::44", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			l := newLab(t)
+			srv := startServer6(t, l)
+			srv.set(func(s *testServer6) { s.adverts = tc.adverts })
+			ev := newEvents()
+			c, err := dhcp.NewClient6(l.C.Namespace, dhcp.Config6{Link: clientLink, NoRapidCommit: true, Timing: timing, OnEvent: ev.add})
+			if err != nil {
+				t.Fatal(err)
+			}
+			run(t, c.Run)
+			t.Cleanup(func() {
+				if t.Failed() {
+					t.Logf("server read %v", srv.types())
+				}
+			})
+			b := ev.wait(t, dhcp.EventBound, 15*time.Second)
+			if got := b.Lease6.Address.String(); got != tc.addr {
+				t.Errorf("bound %s, want %s", got, tc.addr)
+			}
+			srv.mu.Lock()
+			first, reqs := srv.firstSolicit, slices.Clone(srv.requests)
+			srv.mu.Unlock()
+			if len(reqs) == 0 {
+				t.Fatal("the server read no Request")
+			}
+			if reqs[0].id != tc.want {
+				t.Errorf("Request names server %d, want %d", reqs[0].id, tc.want)
+			}
+			// The first retransmission time is more than Initial (1 s).
+			waited := reqs[0].at.Sub(first)
+			switch {
+			case tc.atOnce && waited >= timing.Initial/2:
+				t.Errorf("Request %v after the Solicit; an Advertise of preference 255 is taken at once", waited)
+			case !tc.atOnce && waited < timing.Initial:
+				t.Errorf("Request %v after the Solicit, before the first retransmission time (%v) was over", waited, timing.Initial)
+			}
+		})
+	}
 }
 
 // TestLeaseTimers6 runs an 8 s DHCPv6 lease (T1 1 s, T2 3 s) through
