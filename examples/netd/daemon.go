@@ -24,9 +24,12 @@ import (
 // Source priorities: the machine configuration wins over a DHCP lease for
 // the same object (Talos: nameservers from the configuration replace the
 // lease's).
+// noResolversPriority is the lowest: that source says "no resolvers
+// known" once a lease that brought some is gone.
 const (
-	staticPriority = 20
-	dhcpPriority   = 10
+	staticPriority      = 20
+	dhcpPriority        = 10
+	noResolversPriority = 0
 )
 
 // stopWithin bounds the shutdown: the shared IPs are given up first, then
@@ -39,8 +42,13 @@ type daemon struct {
 	ns     *netprim.Namespace
 	r      *reconcile.Reconciler
 	static *reconcile.Source
-	out    *printer
-	rctx   context.Context // lives until the daemon stops; DHCP clients and shared IPs run under it
+	// noResolvers contributes resolv.conf without nameservers once a
+	// lease ended or a DHCP entry was removed, so that the lease's
+	// resolvers do not outlive it (the Reconciler leaves a file alone that
+	// no source mentions); a lease or the configuration shadows it.
+	noResolvers *reconcile.Source
+	out         *printer
+	rctx        context.Context // lives until the daemon stops; DHCP clients and shared IPs run under it
 	// hostname is the configured host name at start: the node's identity
 	// in elections.
 	hostname string
@@ -100,6 +108,11 @@ func run(ctx context.Context, o options, hup <-chan os.Signal, stdout, stderr io
 	if err != nil {
 		return err
 	}
+	noResolvers, err := r.AddSource("no-resolvers", noResolversPriority)
+	if err != nil {
+		return err
+	}
+	noResolvers.Clear() // nothing until a lease ends; not pending
 	if cfg, err = resolveDevices(ctx, ns, cfg); err != nil {
 		return fmt.Errorf("%s: %w", o.file, err)
 	}
@@ -115,7 +128,7 @@ func run(ctx context.Context, o options, hup <-chan os.Signal, stdout, stderr io
 	}
 	rctx, rcancel := context.WithCancel(context.Background())
 	defer rcancel()
-	d := &daemon{o: o, ns: ns, r: r, static: static, out: p, rctx: rctx,
+	d := &daemon{o: o, ns: ns, r: r, static: static, noResolvers: noResolvers, out: p, rctx: rctx,
 		dhcps: map[string]*dhcpRunner{}, vips: map[string]*vipRunner{},
 		cfg: cfg, leaseMTU: map[string]int{}}
 	if cfg.State.Hostname != nil {
@@ -220,6 +233,7 @@ func (d *daemon) converge(cfg *netConfig) {
 	}
 	for k, dr := range d.dhcps {
 		if _, ok := want[k]; !ok {
+			d.leaseGone()
 			dr.stop(true)
 			d.setLeaseMTU(dr.link, 0)
 			delete(d.dhcps, k)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/netprim/netprim/dhcp"
 	"github.com/netprim/netprim/reconcile"
+	"github.com/netprim/netprim/resolv"
 )
 
 // key identifies a DHCP entry across reloads. The entries are resolved
@@ -150,11 +151,21 @@ func (d *daemon) dhcpEvent(proto string, src *reconcile.Source) func(dhcp.Event)
 				d.out.errorf("netd: %s %s: %v\n", proto, e.Link, err)
 			}
 		case dhcp.EventExpired, dhcp.EventReleased:
+			d.leaseGone()
 			src.Clear()
 			if proto == "dhcp" {
 				d.setLeaseMTU(e.Link, 0)
 			}
 		}
+	}
+}
+
+// leaseGone makes resolv.conf say "no nameservers" where nothing else
+// provides resolvers any more: a lease that brought some ended or was
+// released, or its DHCP entry was removed.
+func (d *daemon) leaseGone() {
+	if err := d.noResolvers.Set(reconcile.State{Resolvers: &resolv.ResolverSpec{}}); err != nil {
+		d.out.errorf("netd: %v\n", err)
 	}
 }
 

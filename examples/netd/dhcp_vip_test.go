@@ -62,7 +62,7 @@ func startLab(t *testing.T) (node *nstest.NS, dm *dnsmasq) {
 // lifetime), routes and resolv.conf, the shared IP elected and held on
 // eth0; SIGTERM gives the shared IP up and keeps the lease's address;
 // a second run with --dhcp-release releases the lease (dnsmasq forgets it)
-// and removes its address and routes on SIGTERM.
+// and removes its address, routes and nameserver on SIGTERM.
 func TestDHCPAndVIP(t *testing.T) {
 	node, dm := startLab(t)
 	endpoint := startEtcd(t)
@@ -168,6 +168,13 @@ func TestDHCPAndVIP(t *testing.T) {
 	}
 	if got := gatewayRoutes(t, node, "eth0"); len(got) != 0 {
 		t.Errorf("the lease's routes still on eth0 after the release: %q", got)
+	}
+	// The released lease's resolvers went with it: nothing else provides
+	// any (the configuration has no nameservers).
+	if b, err := os.ReadFile(resolvConf); err != nil {
+		t.Error(err)
+	} else if regexp.MustCompile(`(?m)^nameserver `).Match(b) {
+		t.Errorf("%s keeps a nameserver after the lease was released:\n%s", resolvConf, b)
 	}
 	nstest.Eventually(t, 5*time.Second, func() error {
 		if dm.hasLease(t, leased2) {
@@ -383,4 +390,58 @@ func (d *dnsmasq) hasLease(t testing.TB, ip string) bool {
 		}
 	}
 	return false
+}
+
+// TestReloadRemovesDHCP: SIGHUP with the interface's dhcp entry removed
+// takes the lease's address, routes and nameserver away (resolv.conf is
+// left without nameserver, as nothing else provides one), while the static
+// address of the entry stays.
+func TestReloadRemovesDHCP(t *testing.T) {
+	node, _ := startLab(t)
+	conf := func(dhcp string) string {
+		return "version: v1alpha1\nmachine:\n  network:\n    interfaces:\n      - interface: eth0\n" +
+			dhcp + "        addresses: [10.9.0.1/24]\n"
+	}
+	cfg := writeConfig(t, conf("        dhcp: true\n"))
+	root := t.TempDir()
+	p := startNetd(t, "-f", cfg, "--netns", node.Name, "--root", root)
+	leased := leasedAddr(t, p.waitLine("dhcp eth0: bound", 30*time.Second))
+	resolvConf := filepath.Join(root, "etc", "resolv.conf")
+	nameserver := regexp.MustCompile(`(?m)^nameserver ` + regexp.QuoteMeta(labDNS) + `$`)
+	nstest.Eventually(t, 10*time.Second, func() error {
+		if _, ok := findAddr(globalAddrs(t, node, "eth0"), leased); !ok {
+			return fmt.Errorf("leased %s not on eth0: %v", leased, globalAddrs(t, node, "eth0"))
+		}
+		if b, _ := os.ReadFile(resolvConf); !nameserver.Match(b) {
+			return fmt.Errorf("%s lacks the lease's nameserver:\n%s", resolvConf, b)
+		}
+		return nil
+	})
+
+	rewrite(t, cfg, conf(""))
+	p.cmd.Process.Signal(syscall.SIGHUP)
+	p.waitLine("netd: reloaded", 10*time.Second)
+	nstest.Eventually(t, 10*time.Second, func() error {
+		as := globalAddrs(t, node, "eth0")
+		if _, ok := findAddr(as, leased); ok {
+			return fmt.Errorf("leased %s still on eth0 after its dhcp entry was removed: %v", leased, as)
+		}
+		if _, ok := findAddr(as, "10.9.0.1"); !ok {
+			return fmt.Errorf("static 10.9.0.1 gone from eth0: %v", as)
+		}
+		if got := gatewayRoutes(t, node, "eth0"); len(got) != 0 {
+			return fmt.Errorf("the lease's routes still on eth0: %q", got)
+		}
+		b, err := os.ReadFile(resolvConf)
+		if err != nil {
+			return err
+		}
+		if regexp.MustCompile(`(?m)^nameserver `).Match(b) {
+			return fmt.Errorf("%s keeps a nameserver after the dhcp entry was removed:\n%s", resolvConf, b)
+		}
+		return nil
+	})
+	if code, _ := p.stop(syscall.SIGTERM); code != 0 {
+		t.Fatalf("SIGTERM: exit status %d\nstderr:\n%s", code, p.stderr())
+	}
 }
