@@ -155,6 +155,21 @@ func (s *testServer4) handle(conn net.PacketConn, peer net.Addr, m *dhcpv4.DHCPv
 	conn.WriteTo(reply.ToBytes(), up)
 }
 
+// runApplied runs a DHCPv4 client (fastTiming) on the lab's client link
+// whose leases a Reconciler with opts applies (a renewal is sent from the
+// leased address, which must be there), until the test ends.
+func runApplied(t *testing.T, l *lab, opts ...reconcile.Option) (*dhcp.Client, *events) {
+	t.Helper()
+	src := reconciler(t, l.C, t.TempDir(), opts...)
+	ev := newEvents()
+	c, err := dhcp.NewClient(l.C.Namespace, dhcp.Config{Link: clientLink, Timing: fastTiming, OnEvent: feed(t, src, ev)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	run(t, c.Run)
+	return c, ev
+}
+
 // TestLeaseTimers runs an 8 s lease (T1 1 s, T2 3 s) through its whole
 // life with reconcile applying it: renew at T1 (unicast, from the leased
 // address, with the parameter request list) with no address removed;
@@ -174,13 +189,7 @@ func TestLeaseTimers(t *testing.T) {
 	srv := startServer4(t, l, 8*time.Second, time.Second, 3*time.Second)
 	// A pass every second besides those the renewals' specs cause: they
 	// must not push the address's countdown past the lease's end.
-	src := reconciler(t, l.C, t.TempDir(), reconcile.WithResync(time.Second))
-	ev := newEvents()
-	c, err := dhcp.NewClient(l.C.Namespace, dhcp.Config{Link: clientLink, Timing: fastTiming, OnEvent: feed(t, src, ev)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	run(t, c.Run)
+	c, ev := runApplied(t, l, reconcile.WithResync(time.Second))
 	b := ev.wait(t, dhcp.EventBound, 10*time.Second)
 	if b.Lease.T1 != time.Second || b.Lease.T2 != 3*time.Second {
 		t.Errorf("T1 %v T2 %v, want the server's 1s and 3s", b.Lease.T1, b.Lease.T2)
@@ -310,14 +319,7 @@ func TestLeaseCountsFromRequest(t *testing.T) {
 	const delay = 150 * time.Millisecond // below fastTiming's first retransmission
 	srv := startServer4(t, l, 8*time.Second, 2*time.Second, 6*time.Second)
 	srv.set(func(s *testServer4) { s.ackDelay = delay })
-	ev := newEvents()
-	// The renewal is sent from the leased address: it must be applied.
-	src := reconciler(t, l.C, t.TempDir())
-	c, err := dhcp.NewClient(l.C.Namespace, dhcp.Config{Link: clientLink, Timing: fastTiming, OnEvent: feed(t, src, ev)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	run(t, c.Run)
+	_, ev := runApplied(t, l)
 	seen := 0
 	check := func(what string, held *dhcp.Lease) {
 		t.Helper()
@@ -363,14 +365,7 @@ func TestRenewLinkDown(t *testing.T) {
 	t.Parallel() // mostly waiting for timers
 	l := newLab(t)
 	startServer4(t, l, 12*time.Second, 2*time.Second, 5*time.Second)
-	ev := newEvents()
-	// The renewal is sent from the leased address: it must be applied.
-	src := reconciler(t, l.C, t.TempDir())
-	c, err := dhcp.NewClient(l.C.Namespace, dhcp.Config{Link: clientLink, Timing: fastTiming, OnEvent: feed(t, src, ev)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	run(t, c.Run)
+	_, ev := runApplied(t, l)
 	b := ev.wait(t, dhcp.EventBound, 10*time.Second)
 	l.C.Run(t, "ip", "link", "set", clientLink, "down")
 	// Down over T1 (2 s after binding), up before T2 (5 s).
@@ -466,14 +461,7 @@ func TestLinkCreatedAgain(t *testing.T) {
 	t.Parallel() // mostly waiting for timers
 	l := newLab(t)
 	startServer4(t, l, 6*time.Second, time.Second, 3*time.Second)
-	ev := newEvents()
-	// The renewal is sent from the leased address: it must be applied.
-	src := reconciler(t, l.C, t.TempDir())
-	c, err := dhcp.NewClient(l.C.Namespace, dhcp.Config{Link: clientLink, Timing: fastTiming, OnEvent: feed(t, src, ev)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	run(t, c.Run)
+	_, ev := runApplied(t, l)
 	ev.wait(t, dhcp.EventBound, 10*time.Second)
 	l.C.Run(t, "ip", "link", "del", clientLink) // and its peer
 	nstest.Veth(t, l.S, serverLink, l.C, clientLink)
