@@ -111,6 +111,14 @@
 // again right after the delete. The Plan marks those changes disruptive and
 // warns, suggesting promote_secondaries=1.
 //
+// # Duplicate address detection
+//
+// The kernel probes a new IPv6 address (unless it has "nodad") before it
+// uses it; while it does, the address is "tentative". WaitDAD waits for
+// the outcome: passed, or failed because another host of the link has
+// the address (the kernel marks it "dadfailed", and removes it at once
+// when its valid lifetime is finite). Apply does not wait for it.
+//
 // # Batching
 //
 // Apply sends its writes in two netlink batches (adds and in-place

@@ -43,6 +43,24 @@ func ExampleList() {
 	}
 }
 
+// Add an IPv6 address and wait, at most 5 seconds, until the kernel's
+// duplicate address detection tells whether another host of the link has
+// it.
+func ExampleWaitDAD() {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	a := netip.MustParseAddr("2001:db8::10")
+	spec := addr.Spec{Link: "veth0", Address: netip.PrefixFrom(a, 64)}
+	if _, err := addr.Apply(ctx, nil, []addr.Spec{spec}); err != nil {
+		log.Fatal(err)
+	}
+	res, err := addr.WaitDAD(ctx, nil, "veth0", a)
+	if err != nil {
+		log.Fatal(err) // e.g. the deadline passed
+	}
+	fmt.Println("duplicate address detection", res)
+}
+
 func ExampleValidate() {
 	err := addr.Validate([]addr.Spec{
 		{Link: "veth0", Address: netip.MustParsePrefix("192.0.2.10/24")},
