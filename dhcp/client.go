@@ -153,7 +153,8 @@ type EventKind int
 
 // Event kinds. After Bound, Renewed and Changed, Event.Specs are the
 // objects the lease implies (the caller's source sets them); after
-// Expired and Released they are empty (the caller's source clears).
+// Expired, Released and Declined they are empty (the caller's source
+// clears).
 const (
 	// EventBound: a lease was obtained, after start, a restart
 	// (INIT-REBOOT) or a lease lost before.
@@ -174,8 +175,12 @@ const (
 	EventExpired
 	// EventReleased: the client released the lease on stop.
 	EventReleased
-	// EventDeclined: the offered address answered an ARP probe; the
-	// client declined it and starts over. Nothing was held.
+	// EventDeclined: the address is in use by another host, and the
+	// client declines it and starts over. DHCPv4: the offered address
+	// answered an ARP probe (Config.ProbeWait), before anything was
+	// held. DHCPv6: the kernel's duplicate address detection marked the
+	// bound address "dadfailed" (Config6.DADWait); the lease is dropped
+	// and the address must go.
 	EventDeclined
 	// EventRefused: a server's message could not be used (Err names the
 	// field); nothing changed.
@@ -202,7 +207,7 @@ type Event struct {
 	// and after Expired, Released and Declined.
 	Lease *Lease
 	// Lease6 is the DHCPv6 lease now held (a copy), nil for a DHCPv4
-	// client and after Expired and Released.
+	// client and after Expired, Released and Declined.
 	Lease6 *Lease6
 	// Specs are the objects the lease implies; empty when no lease is
 	// held.

@@ -18,6 +18,11 @@ const (
 	DefaultMax6 = 120 * time.Second
 	// DefaultRenewMin6 is REN_TIMEOUT and REB_TIMEOUT.
 	DefaultRenewMin6 = 10 * time.Second
+	// DefaultDADWait is Config6.DADWait's default: longer than the
+	// kernel's duplicate address detection with its defaults (a random
+	// delay of up to 1 s, then one probe answered within 1 s), plus the
+	// time the caller takes to apply the address.
+	DefaultDADWait = 5 * time.Second
 )
 
 // Config6 configures a DHCPv6 client for one link (stateful address
@@ -32,6 +37,15 @@ type Config6 struct {
 	NoRapidCommit bool `json:"noRapidCommit,omitempty" yaml:"noRapidCommit,omitempty"`
 	// Release sends a Release when Run stops because its context ended.
 	Release bool `json:"release,omitempty" yaml:"release,omitempty"`
+	// DADWait is how long the client watches a newly bound address on
+	// the link for the kernel's duplicate address detection (RFC 8415
+	// 18.2.10.1): when the kernel marks it "dadfailed", the client
+	// reports EventDeclined (the caller's source clears: the address
+	// goes), sends a Decline and solicits again. The watch ends early
+	// once the address is there and no longer tentative; an address
+	// nobody applied within DADWait is not checked. Zero takes
+	// DefaultDADWait; negative turns the check off.
+	DADWait time.Duration `json:"dadWait,omitempty" yaml:"dadWait,omitempty"`
 	// Specs tunes the specs made from the lease (NoDNS).
 	Specs SpecOptions `json:"specs,omitzero" yaml:"specs,omitempty"`
 	// Timing tunes retransmissions: zero fields take DefaultInitial6,
@@ -56,6 +70,9 @@ func (c *Config6) Normalize() {
 	if c.Timing.RenewMin == 0 {
 		c.Timing.RenewMin = DefaultRenewMin6
 	}
+	if c.DADWait == 0 {
+		c.DADWait = DefaultDADWait
+	}
 	c.Timing.normalize()
 }
 
@@ -73,8 +90,9 @@ func (c Config6) Validate() error {
 }
 
 // Client6 is a DHCPv6 client for one link in one network namespace:
-// Solicit (with rapid commit), Request, Renew at T1, Rebind at T2,
-// expiry, and Release on stop when asked.
+// Solicit (with rapid commit), Request, Decline of an address the
+// kernel's duplicate address detection refused, Renew at T1, Rebind at
+// T2, expiry, and Release on stop when asked.
 type Client6 struct {
 	ns  *netprim.Namespace
 	cfg Config6

@@ -15,6 +15,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/netprim/netprim"
+	"github.com/netprim/netprim/addr"
 )
 
 // conn6 is a UDP socket on the link's link-local address, port 546,
@@ -242,33 +243,54 @@ func (r *run6) loop(ctx context.Context) error {
 			return nil
 		}
 		r.bound(EventBound, l, dropped)
-		for {
-			if !sleepUntil(ctx, l.BoundAt.Add(l.T1)) {
-				return r.stop(l)
-			}
-			nl, dropped, err := r.extend(ctx, l, false)
-			if errors.Is(err, errNoAnswer) {
-				nl, dropped, err = r.extend(ctx, l, true)
-			}
-			if ctx.Err() != nil {
-				return r.stop(l)
-			}
-			if errors.Is(err, errNoAnswer) {
-				err = fmt.Errorf("dhcp: the lease of %s on %s ran out: no server answered the renewal or rebinding%s", l.Address, r.cfg.Link, lastSend(err))
-			}
-			if err != nil {
-				r.specs = Specs{}
-				r.c.setLease(nil)
-				r.emit(Event{Kind: EventExpired, Err: err})
-				break
-			}
-			kind := EventRenewed
-			if nl.Address != l.Address || !nl.Specs(r.cfg.Specs).equal(r.specs, false) {
-				kind = EventChanged
-			}
-			l = nl
-			r.bound(kind, l, dropped)
+		if stopped, err := r.hold(ctx, l); stopped {
+			return err
 		}
+	}
+}
+
+// hold keeps l, just bound: it renews it at T1 and rebinds at T2, while
+// the kernel's duplicate address detection of each newly bound address is
+// watched alongside. It returns when the lease is gone (expired, withdrawn
+// or declined: the client starts over) or, with stopped, when ctx ended
+// (err is stop's).
+func (r *run6) hold(ctx context.Context, l *Lease6) (stopped bool, err error) {
+	dad := r.watchDAD(ctx, l.Address)
+	defer func() { dad.stop() }()
+	for {
+		switch dad.sleepUntil(ctx, l.BoundAt.Add(l.T1)) {
+		case sleepEnded:
+			return true, r.stop(l)
+		case sleepDADFailed:
+			r.decline(ctx, l)
+			return false, nil
+		}
+		nl, dropped, err := r.extend(ctx, l, false)
+		if errors.Is(err, errNoAnswer) {
+			nl, dropped, err = r.extend(ctx, l, true)
+		}
+		if ctx.Err() != nil {
+			return true, r.stop(l)
+		}
+		if errors.Is(err, errNoAnswer) {
+			err = fmt.Errorf("dhcp: the lease of %s on %s ran out: no server answered the renewal or rebinding%s", l.Address, r.cfg.Link, lastSend(err))
+		}
+		if err != nil {
+			r.specs = Specs{}
+			r.c.setLease(nil)
+			r.emit(Event{Kind: EventExpired, Err: err})
+			return false, nil
+		}
+		kind := EventRenewed
+		if nl.Address != l.Address || !nl.Specs(r.cfg.Specs).equal(r.specs, false) {
+			kind = EventChanged
+		}
+		if nl.Address != l.Address {
+			dad.stop()
+			dad = r.watchDAD(ctx, nl.Address)
+		}
+		l = nl
+		r.bound(kind, l, dropped)
 	}
 }
 
@@ -277,6 +299,95 @@ func (r *run6) bound(kind EventKind, l *Lease6, dropped []*OptionError) {
 	r.specs = l.Specs(r.cfg.Specs)
 	r.c.setLease(l)
 	r.emit(Event{Kind: kind, Lease6: l.Clone(), Specs: r.specs, Dropped: dropped})
+}
+
+// decline drops l, whose address another host of the link has: the
+// lease goes (EventDeclined, empty specs: the address goes), and a
+// Decline goes to the server (RFC 8415 18.2.8, retransmitted up to
+// DEC_MAX_RC times).
+func (r *run6) decline(ctx context.Context, l *Lease6) {
+	r.specs = Specs{}
+	r.c.setLease(nil)
+	r.emit(Event{Kind: EventDeclined, Err: fmt.Errorf("dhcp: %s on %s is in use by another host (duplicate address detection failed): declined", l.Address, r.cfg.Link)})
+	m, err := r.base(dhcpv6.MessageTypeDecline)
+	if err != nil {
+		return
+	}
+	m.AddOption(&dhcpv6.OptionGeneric{OptionCode: dhcpv6.OptionServerID, OptionData: l.ServerID})
+	m.AddOption(r.ia(l))
+	r.cn.exchange(ctx, m, func(rep *dhcpv6.Message) bool {
+		return rep.MessageType == dhcpv6.MessageTypeReply
+	}, r.cfg.Timing.tries6(declineTries))
+}
+
+// declineTries is DEC_MAX_RC (RFC 8415 7.6).
+const declineTries = 5
+
+// dadWatch waits, on a goroutine of its own, for the kernel's duplicate
+// address detection of one address on the client's link, for up to
+// Config6.DADWait (addr.WaitDAD).
+type dadWatch struct {
+	result chan bool // true: detection failed; sent once
+	cancel context.CancelFunc
+	read   bool // result was received
+}
+
+// watchDAD starts watching a (nothing when Config6.DADWait is negative).
+func (r *run6) watchDAD(ctx context.Context, a netip.Addr) *dadWatch {
+	w := &dadWatch{result: make(chan bool, 1), cancel: func() {}}
+	if r.cfg.DADWait < 0 {
+		w.read = true // never sends
+		return w
+	}
+	ctx, w.cancel = context.WithTimeout(ctx, r.cfg.DADWait)
+	go func() {
+		res, err := addr.WaitDAD(ctx, r.c.ns, r.cfg.Link, a)
+		w.result <- err == nil && res == addr.DADFailed
+	}()
+	return w
+}
+
+// stop ends the watch and waits for its goroutine.
+func (w *dadWatch) stop() {
+	w.cancel()
+	if !w.read {
+		<-w.result
+		w.read = true
+	}
+}
+
+// Outcomes of dadWatch.sleepUntil.
+const (
+	sleepWoke = iota
+	sleepEnded
+	sleepDADFailed
+)
+
+// sleepUntil waits until t (sleepWoke), unless ctx ends first
+// (sleepEnded) or the watch finds the address in use (sleepDADFailed).
+func (w *dadWatch) sleepUntil(ctx context.Context, t time.Time) int {
+	timer := time.NewTimer(time.Until(t))
+	defer timer.Stop()
+	for {
+		var result chan bool
+		if !w.read {
+			result = w.result
+		}
+		select {
+		case <-ctx.Done():
+			return sleepEnded
+		case <-timer.C:
+			if ctx.Err() != nil {
+				return sleepEnded
+			}
+			return sleepWoke
+		case failed := <-result:
+			w.read = true
+			if failed {
+				return sleepDADFailed
+			}
+		}
+	}
 }
 
 // base is a client message of type t with the client ID, the elapsed

@@ -100,7 +100,10 @@
 // Solicit/Advertise/Request/Reply otherwise; without it the client
 // collects Advertises until the Solicit's first retransmission time has
 // passed and requests from the server of the highest Preference, at once
-// when one says 255, RFC 8415 18.2.1), renews at T1 with its server
+// when one says 255, RFC 8415 18.2.1), watches each newly bound address
+// through the kernel's duplicate address detection (addr.WaitDAD) and
+// declines it when another host has it (EventDeclined, then a Decline and
+// a new Solicit, RFC 8415 18.2.10.1), renews at T1 with its server
 // and rebinds at T2 with any, drops the lease when its valid lifetime
 // ends, and sends Release on stop when asked. A Reply to a Renew or Rebind
 // ends the lease early only when it gives the address a valid lifetime of

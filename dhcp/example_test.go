@@ -59,7 +59,7 @@ func Example() {
 					Routes:    e.Specs.Routes,
 					Resolvers: e.Specs.Resolvers,
 				})
-			case dhcp.EventExpired, dhcp.EventReleased:
+			case dhcp.EventExpired, dhcp.EventReleased, dhcp.EventDeclined:
 				src.Clear()
 			}
 			if e.Lease != nil {

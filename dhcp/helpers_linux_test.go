@@ -255,7 +255,7 @@ func feed(t testing.TB, src *reconcile.Source, ev *events) func(dhcp.Event) {
 			if err := src.Set(stateOf(e.Specs)); err != nil {
 				t.Errorf("source set: %v", err)
 			}
-		case dhcp.EventExpired, dhcp.EventReleased:
+		case dhcp.EventExpired, dhcp.EventReleased, dhcp.EventDeclined:
 			src.Clear()
 		}
 		ev.add(e)

@@ -100,7 +100,7 @@ func startServer6(t *testing.T, l *lab) *testServer6 {
 		}
 		sid := serverDUID(1)
 		switch m.MessageType {
-		case dhcpv6.MessageTypeSolicit, dhcpv6.MessageTypeRequest, dhcpv6.MessageTypeRenew, dhcpv6.MessageTypeRebind, dhcpv6.MessageTypeRelease:
+		case dhcpv6.MessageTypeSolicit, dhcpv6.MessageTypeRequest, dhcpv6.MessageTypeRenew, dhcpv6.MessageTypeRebind, dhcpv6.MessageTypeRelease, dhcpv6.MessageTypeDecline:
 		default:
 			return
 		}
@@ -121,7 +121,7 @@ func startServer6(t *testing.T, l *lab) *testServer6 {
 		if m.MessageType == dhcpv6.MessageTypeSolicit {
 			dhcpv6.WithRapidCommit(reply)
 		}
-		if m.MessageType != dhcpv6.MessageTypeRelease {
+		if m.MessageType != dhcpv6.MessageTypeRelease && m.MessageType != dhcpv6.MessageTypeDecline {
 			ia := m.Options.OneIANA()
 			if ia == nil {
 				return
@@ -206,6 +206,10 @@ func TestAdvertisePreference6(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			l := newLab(t)
+			// Link-local addresses ready on both sides: the first
+			// Solicit is answered (the test is about its Advertises).
+			nstest.Settle(t, l.S)
+			nstest.Settle(t, l.C)
 			srv := startServer6(t, l)
 			srv.set(func(s *testServer6) { s.adverts = tc.adverts })
 			ev := newEvents()
@@ -241,6 +245,66 @@ func TestAdvertisePreference6(t *testing.T) {
 				t.Errorf("Request %v after the Solicit, before the first retransmission time (%v) was over", waited, timing.Initial)
 			}
 		})
+	}
+}
+
+// TestDecline6: another host of the link already has the address the
+// server gives. The kernel's duplicate address detection marks it
+// "dadfailed" on the client's link; the client reports EventDeclined,
+// the Reconciler removes the address, the server reads a Decline naming
+// it, and the client solicits again. Once the other host gives the address
+// up, the client binds it for good: it stays, not tentative.
+func TestDecline6(t *testing.T) {
+	hostTier(t)
+	t.Parallel()
+	l := newLab(t)
+	// The server's own link holds the address: it answers the
+	// client's duplicate address detection.
+	l.S.Run(t, "ip", "-6", "addr", "add", "fd77::77/64", "dev", serverLink, "nodad")
+	srv := startServer6(t, l)
+	src := reconciler(t, l.C, t.TempDir())
+	ev := newEvents()
+	c, err := dhcp.NewClient6(l.C.Namespace, dhcp.Config6{Link: clientLink, Timing: fastTiming, OnEvent: feed(t, src, ev)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	run(t, c.Run)
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("client: %s\nserver: %s", l.C.Run(t, "ip", "-6", "addr", "show"), l.S.Run(t, "ip", "-6", "addr", "show"))
+		}
+	})
+	ev.wait(t, dhcp.EventBound, 15*time.Second)
+	d := ev.wait(t, dhcp.EventDeclined, 10*time.Second)
+	if d.Err == nil || !strings.Contains(d.Err.Error(), "fd77::77") || d.Lease6 != nil || !d.Specs.Equal(dhcp.Specs{}) {
+		t.Errorf("declined: err %v, lease %v, specs %+v; want an error naming fd77::77, no lease, no specs", d.Err, d.Lease6, d.Specs)
+	}
+	nstest.Eventually(t, 5*time.Second, func() error {
+		if !slices.Contains(srv.types(), dhcpv6.MessageTypeDecline) {
+			return fmt.Errorf("the server read no Decline: %v", srv.types())
+		}
+		return nil
+	})
+	// The second binding of the same address fails the same way; then
+	// the other host lets the address go and the next one keeps it.
+	l.S.Run(t, "ip", "-6", "addr", "del", "fd77::77/64", "dev", serverLink)
+	nstest.Eventually(t, 30*time.Second, func() error {
+		out := string(l.C.Run(t, "ip", "-j", "-6", "addr", "show", "dev", clientLink, "scope", "global"))
+		if !strings.Contains(out, `"fd77::77"`) {
+			return fmt.Errorf("fd77::77 not on %s: %s", clientLink, out)
+		}
+		if strings.Contains(out, "dadfailed") || strings.Contains(out, "tentative") {
+			return fmt.Errorf("fd77::77 on %s not settled: %s", clientLink, out)
+		}
+		if c.Lease() == nil {
+			return fmt.Errorf("no lease held")
+		}
+		return nil
+	})
+	types := srv.types()
+	i := slices.Index(types, dhcpv6.MessageTypeDecline)
+	if !slices.Contains(types[i:], dhcpv6.MessageTypeSolicit) {
+		t.Errorf("no Solicit after the Decline: %v", types)
 	}
 }
 

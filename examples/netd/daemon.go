@@ -233,7 +233,9 @@ func (d *daemon) converge(cfg *netConfig) {
 	}
 	for k, dr := range d.dhcps {
 		if _, ok := want[k]; !ok {
-			d.leaseGone()
+			if dr.resolvers.Load() {
+				d.leaseGone()
+			}
 			dr.stop(true)
 			d.setLeaseMTU(dr.link, 0)
 			delete(d.dhcps, k)

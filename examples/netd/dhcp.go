@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/netprim/netprim/dhcp"
 	"github.com/netprim/netprim/reconcile"
@@ -34,12 +35,15 @@ func (dl dhcpLink) families() string {
 
 // dhcpRunner is the DHCP client(s) of one link, each feeding a source.
 type dhcpRunner struct {
-	link   string
-	ctx    context.Context
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
-	srcs   []*reconcile.Source
-	runs   []func(context.Context) // the clients, started by start
+	link string
+	// resolvers: a lease of this entry brought resolvers, so resolv.conf
+	// must lose them when it is gone (leaseGone).
+	resolvers atomic.Bool
+	ctx       context.Context
+	cancel    context.CancelFunc
+	wg        sync.WaitGroup
+	srcs      []*reconcile.Source
+	runs      []func(context.Context) // the clients, started by start
 }
 
 // newDHCP adds the sources of a DHCP entry and makes its clients without
@@ -72,13 +76,15 @@ func (d *daemon) newDHCP(dl dhcpLink) (*dhcpRunner, error) {
 		leaseFile := filepath.Join(dir, "dhcp-"+name+".json")
 		if _, err := os.Stat(leaseFile); err != nil {
 			src.Clear() // nothing kept: see above
+		} else {
+			dr.resolvers.Store(true) // the kept lease's may be in resolv.conf
 		}
 		c, err := dhcp.NewClient(d.ns, dhcp.Config{
 			Link:      name,
 			LeaseFile: leaseFile,
 			Release:   d.o.dhcpRelease,
 			Specs:     dhcp.SpecOptions{RouteMetric: dl.RouteMetric},
-			OnEvent:   d.dhcpEvent("dhcp", src),
+			OnEvent:   d.dhcpEvent("dhcp", src, dr),
 		})
 		if err != nil {
 			return fail(err)
@@ -99,7 +105,7 @@ func (d *daemon) newDHCP(dl dhcpLink) (*dhcpRunner, error) {
 		c, err := dhcp.NewClient6(d.ns, dhcp.Config6{
 			Link:    name,
 			Release: d.o.dhcpRelease,
-			OnEvent: d.dhcpEvent("dhcp6", src),
+			OnEvent: d.dhcpEvent("dhcp6", src, dr),
 		})
 		if err != nil {
 			return fail(err)
@@ -122,7 +128,7 @@ func (dr *dhcpRunner) start() {
 }
 
 // dhcpEvent prints a client's event and sets or clears its source.
-func (d *daemon) dhcpEvent(proto string, src *reconcile.Source) func(dhcp.Event) {
+func (d *daemon) dhcpEvent(proto string, src *reconcile.Source, dr *dhcpRunner) func(dhcp.Event) {
 	return func(e dhcp.Event) {
 		line := fmt.Sprintf("%s %s: %s", proto, e.Link, e.Kind)
 		switch {
@@ -143,6 +149,9 @@ func (d *daemon) dhcpEvent(proto string, src *reconcile.Source) func(dhcp.Event)
 			if e.Lease != nil {
 				d.setLeaseMTU(e.Link, e.Lease.MTU) // see mtu.go
 			}
+			if e.Specs.Resolvers != nil {
+				dr.resolvers.Store(true)
+			}
 			if err := src.Set(reconcile.State{
 				Addresses: e.Specs.Addresses,
 				Routes:    e.Specs.Routes,
@@ -150,8 +159,10 @@ func (d *daemon) dhcpEvent(proto string, src *reconcile.Source) func(dhcp.Event)
 			}); err != nil {
 				d.out.errorf("netd: %s %s: %v\n", proto, e.Link, err)
 			}
-		case dhcp.EventExpired, dhcp.EventReleased:
-			d.leaseGone()
+		case dhcp.EventExpired, dhcp.EventReleased, dhcp.EventDeclined:
+			if dr.resolvers.Load() {
+				d.leaseGone()
+			}
 			src.Clear()
 			if proto == "dhcp" {
 				d.setLeaseMTU(e.Link, 0)
@@ -161,8 +172,8 @@ func (d *daemon) dhcpEvent(proto string, src *reconcile.Source) func(dhcp.Event)
 }
 
 // leaseGone makes resolv.conf say "no nameservers" where nothing else
-// provides resolvers any more: a lease that brought some ended or was
-// released, or its DHCP entry was removed.
+// provides resolvers any more: a lease that brought some ended, was
+// released or declined, or its DHCP entry was removed.
 func (d *daemon) leaseGone() {
 	if err := d.noResolvers.Set(reconcile.State{Resolvers: &resolv.ResolverSpec{}}); err != nil {
 		d.out.errorf("netd: %v\n", err)
