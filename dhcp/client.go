@@ -169,9 +169,10 @@ const (
 	// (or another address); Specs are the new ones.
 	EventChanged
 	// EventExpired: the lease ran out without renewal, or the server
-	// refused it (DHCPNAK, Err says so), also the lease of
-	// Config.LeaseFile refused after a restart (possibly before any
-	// EventBound of this Run). The client starts over.
+	// refused it (DHCPNAK, or a DHCPv6 valid lifetime of 0; Err says
+	// so), also the lease of Config.LeaseFile or Config6.LeaseFile
+	// refused after a restart (possibly before any EventBound of this
+	// Run). The client starts over.
 	EventExpired
 	// EventReleased: the client released the lease on stop.
 	EventReleased

@@ -35,7 +35,14 @@ type Config6 struct {
 	// with it (the default) a server that allows rapid commit answers
 	// with a Reply at once.
 	NoRapidCommit bool `json:"noRapidCommit,omitempty" yaml:"noRapidCommit,omitempty"`
-	// Release sends a Release when Run stops because its context ended.
+	// LeaseFile is where the client keeps its lease, so that after a
+	// restart it takes the lease up again (a Rebind with its address,
+	// RFC 8415 18.2.12; without an answer, the lease for what is left of
+	// it) instead of soliciting a new one. Each client needs a file of
+	// its own. Empty: the lease is kept only in memory.
+	LeaseFile string `json:"leaseFile,omitempty" yaml:"leaseFile,omitempty"`
+	// Release sends a Release when Run stops because its context ended,
+	// and removes the lease file.
 	Release bool `json:"release,omitempty" yaml:"release,omitempty"`
 	// DADWait is how long the client watches a newly bound address on
 	// the link for the kernel's duplicate address detection (RFC 8415

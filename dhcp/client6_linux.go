@@ -237,10 +237,22 @@ func (r *run6) emit(ev Event) {
 }
 
 func (r *run6) loop(ctx context.Context) error {
+	var prev *Lease6
+	if lf, err := loadLease(r.cfg.LeaseFile); err == nil && lf.Lease6 != nil && lf.Lease6.Link == r.cfg.Link && lf.Lease6.Address.IsValid() {
+		prev = lf.Lease6
+	}
 	for {
-		l, dropped := r.acquire(ctx)
+		var l *Lease6
+		var dropped []*OptionError
+		if prev != nil {
+			l, dropped = r.rebindKept(ctx, prev)
+			prev = nil
+		}
+		if l == nil {
+			l, dropped = r.acquire(ctx)
+		}
 		if ctx.Err() != nil {
-			return nil
+			return nil // nothing taken up: a kept lease stays in its file
 		}
 		r.bound(EventBound, l, dropped)
 		if stopped, err := r.hold(ctx, l); stopped {
@@ -276,9 +288,7 @@ func (r *run6) hold(ctx context.Context, l *Lease6) (stopped bool, err error) {
 			err = fmt.Errorf("dhcp: the lease of %s on %s ran out: no server answered the renewal or rebinding%s", l.Address, r.cfg.Link, lastSend(err))
 		}
 		if err != nil {
-			r.specs = Specs{}
-			r.c.setLease(nil)
-			r.emit(Event{Kind: EventExpired, Err: err})
+			r.lost(err)
 			return false, nil
 		}
 		kind := EventRenewed
@@ -298,7 +308,71 @@ func (r *run6) bound(kind EventKind, l *Lease6, dropped []*OptionError) {
 	r.fails = 0
 	r.specs = l.Specs(r.cfg.Specs)
 	r.c.setLease(l)
+	saveLease(r.cfg.LeaseFile, leaseFile{Lease6: l})
 	r.emit(Event{Kind: kind, Lease6: l.Clone(), Specs: r.specs, Dropped: dropped})
+}
+
+// drop forgets the lease held (also its file) and reports ev.
+func (r *run6) drop(ev Event) {
+	r.specs = Specs{}
+	r.c.setLease(nil)
+	removeLease(r.cfg.LeaseFile)
+	r.emit(ev)
+}
+
+// lost drops the lease: it ran out, or a server ended it.
+func (r *run6) lost(err error) { r.drop(Event{Kind: EventExpired, Err: err}) }
+
+// rebindKept takes up prev, the lease of Config6.LeaseFile that an earlier
+// run kept: a Rebind with its address asks any server to extend it (RFC
+// 8415 18.2.12), RequestTries times. It returns the extended lease; prev
+// for what is left of it when no server answered (a server may answer the
+// renewals that follow); nil when it has run out, a server ended it (the
+// lease is reported expired) or ctx ended.
+func (r *run6) rebindKept(ctx context.Context, prev *Lease6) (*Lease6, []*OptionError) {
+	now := time.Now()
+	if !prev.Expiry().IsZero() && !now.Before(prev.Expiry()) {
+		removeLease(r.cfg.LeaseFile)
+		return nil, nil
+	}
+	t := r.cfg.Timing
+	tries := t.tries6(t.RequestTries)
+	l, dropped, err := r.extendWith(ctx, prev, dhcpv6.MessageTypeRebind, prev.Expiry(), func(i int) time.Duration {
+		if e := prev.Expiry(); !e.IsZero() {
+			return min(tries(i), time.Until(e))
+		}
+		return tries(i)
+	})
+	switch {
+	case err == nil:
+		return l, dropped
+	case ctx.Err() != nil:
+		return nil, nil
+	case errors.Is(err, errNoAnswer):
+		if now := time.Now(); prev.Expiry().IsZero() || now.Before(prev.Expiry()) {
+			return resumed6(prev, now), nil
+		}
+		removeLease(r.cfg.LeaseFile)
+		return nil, nil
+	}
+	r.lost(fmt.Errorf("dhcp: the lease of %s kept in %s: %w", prev.Address, r.cfg.LeaseFile, err))
+	return nil, nil
+}
+
+// resumed6 is prev taken up again at now for what is left of it, as
+// resumed is for a DHCPv4 lease.
+func resumed6(prev *Lease6, now time.Time) *Lease6 {
+	l := prev.Clone()
+	gone := now.Sub(prev.BoundAt)
+	if prev.ValidLifetime >= InfiniteLease || gone <= 0 {
+		return l
+	}
+	l.BoundAt = now
+	l.ValidLifetime -= gone
+	l.PreferredLifetime = max(l.PreferredLifetime-gone, 0)
+	l.T1 = max(l.T1-gone, 0)
+	l.T2 = max(l.T2-gone, 0)
+	return l
 }
 
 // decline drops l, whose address another host of the link has: the
@@ -306,9 +380,7 @@ func (r *run6) bound(kind EventKind, l *Lease6, dropped []*OptionError) {
 // Decline goes to the server (RFC 8415 18.2.8, retransmitted up to
 // DEC_MAX_RC times).
 func (r *run6) decline(ctx context.Context, l *Lease6) {
-	r.specs = Specs{}
-	r.c.setLease(nil)
-	r.emit(Event{Kind: EventDeclined, Err: fmt.Errorf("dhcp: %s on %s is in use by another host (duplicate address detection failed): declined", l.Address, r.cfg.Link)})
+	r.drop(Event{Kind: EventDeclined, Err: fmt.Errorf("dhcp: %s on %s is in use by another host (duplicate address detection failed): declined", l.Address, r.cfg.Link)})
 	m, err := r.base(dhcpv6.MessageTypeDecline)
 	if err != nil {
 		return
@@ -527,7 +599,13 @@ func (r *run6) extend(ctx context.Context, l *Lease6, rebind bool) (*Lease6, []*
 	if rebind {
 		deadline, typ = l.Expiry(), dhcpv6.MessageTypeRebind
 	}
-	next := r.cfg.Timing.until(deadline)
+	return r.extendWith(ctx, l, typ, deadline, r.cfg.Timing.until(deadline))
+}
+
+// extendWith is extend with a Renew or Rebind (typ) retransmitted after
+// each wait next returns, and Requests after NoBinding until deadline.
+func (r *run6) extendWith(ctx context.Context, l *Lease6, typ dhcpv6.MessageType, deadline time.Time, next func(int) time.Duration) (*Lease6, []*OptionError, error) {
+	rebind := typ == dhcpv6.MessageTypeRebind
 	for {
 		m, err := r.base(typ)
 		if err != nil {
@@ -654,11 +732,9 @@ func (r *run6) stop(l *Lease6) error {
 			err = nil
 		}
 	}
-	r.specs = Specs{}
-	r.c.setLease(nil)
 	if err != nil {
 		err = fmt.Errorf("dhcp: release on %s: %w", r.cfg.Link, err)
 	}
-	r.emit(Event{Kind: EventReleased, Err: err})
+	r.drop(Event{Kind: EventReleased, Err: err})
 	return err
 }

@@ -113,7 +113,9 @@
 // the address as a /128 (the on-link prefix and routes come from router
 // advertisements) with the IA address's valid and preferred lifetimes as
 // absolute ends (ValidUntil, PreferredUntil), and the DNS servers (option
-// 23) and domain list (option 24). It keeps no lease file.
+// 23) and domain list (option 24). With Config6.LeaseFile it keeps the
+// lease across restarts: the next Run asks any server to extend it with a
+// Rebind, and without an answer takes it up for what is left of it.
 //
 // Messages and sockets come from github.com/insomniacslk/dhcp (dhcpv4,
 // dhcpv6, nclient4's packet-socket connection, nclient6's link-local
