@@ -48,13 +48,13 @@ type dhcpRunner struct {
 
 // newDHCP adds the sources of a DHCP entry and makes its clients without
 // starting them. A source that was never set keeps the Reconciler from
-// pruning anything: the DHCPv4 source of a link with a lease file, made
-// before the first pass, so keeps the addresses and routes of a lease kept
-// by an earlier run (SIGTERM without --dhcp-release) until the client has
-// taken the lease up again (INIT-REBOOT, also without a server while the
-// lease lasts) or found it gone, which sets or clears the source. Every
-// other source starts empty, so that a client waiting for a server does not
-// hold pruning back.
+// pruning anything: the source of a client with a lease file, made before
+// the first pass, so keeps the addresses and routes of a lease kept by an
+// earlier run (SIGTERM without --dhcp-release) until the client has taken
+// the lease up again (DHCPv4 INIT-REBOOT, a DHCPv6 Rebind; also without a
+// server while the lease lasts) or found it gone, which sets or clears the
+// source. Every other source starts empty, so that a client waiting for a
+// server does not hold pruning back.
 func (d *daemon) newDHCP(dl dhcpLink) (*dhcpRunner, error) {
 	name := dl.Link
 	ctx, cancel := context.WithCancel(d.rctx)
@@ -63,21 +63,29 @@ func (d *daemon) newDHCP(dl dhcpLink) (*dhcpRunner, error) {
 		dr.stop(true)
 		return nil, err
 	}
-	if dl.IPv4 {
-		src, err := d.r.AddSource("dhcp:"+name, dhcpPriority)
+	// source adds the source of one client and returns its lease file.
+	source := func(proto string) (*reconcile.Source, string, error) {
+		src, err := d.r.AddSource(proto+":"+name, dhcpPriority)
 		if err != nil {
-			return fail(err)
+			return nil, "", err
 		}
 		dr.srcs = append(dr.srcs, src)
 		dir := filepath.Join(d.o.root, "var/lib/netd")
 		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return fail(err)
+			return nil, "", err
 		}
-		leaseFile := filepath.Join(dir, "dhcp-"+name+".json")
+		leaseFile := filepath.Join(dir, proto+"-"+name+".json")
 		if _, err := os.Stat(leaseFile); err != nil {
 			src.Clear() // nothing kept: see above
 		} else {
 			dr.resolvers.Store(true) // the kept lease's may be in resolv.conf
+		}
+		return src, leaseFile, nil
+	}
+	if dl.IPv4 {
+		src, leaseFile, err := source("dhcp")
+		if err != nil {
+			return fail(err)
 		}
 		c, err := dhcp.NewClient(d.ns, dhcp.Config{
 			Link:      name,
@@ -96,16 +104,15 @@ func (d *daemon) newDHCP(dl dhcpLink) (*dhcpRunner, error) {
 		})
 	}
 	if dl.IPv6 {
-		src, err := d.r.AddSource("dhcp6:"+name, dhcpPriority)
+		src, leaseFile, err := source("dhcp6")
 		if err != nil {
 			return fail(err)
 		}
-		src.Clear() // no lease file: nothing kept
-		dr.srcs = append(dr.srcs, src)
 		c, err := dhcp.NewClient6(d.ns, dhcp.Config6{
-			Link:    name,
-			Release: d.o.dhcpRelease,
-			OnEvent: d.dhcpEvent("dhcp6", src, dr),
+			Link:      name,
+			LeaseFile: leaseFile,
+			Release:   d.o.dhcpRelease,
+			OnEvent:   d.dhcpEvent("dhcp6", src, dr),
 		})
 		if err != nil {
 			return fail(err)

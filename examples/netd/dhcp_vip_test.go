@@ -366,8 +366,8 @@ func startDnsmasq(t testing.TB, n *nstest.NS, dev string, opts ...string) *dnsma
 		if err != nil {
 			return err
 		}
-		if !strings.Contains(string(out), ":67 ") {
-			return fmt.Errorf("dnsmasq not listening on port 67 yet")
+		if !strings.Contains(string(out), ":67 ") && !strings.Contains(string(out), ":547 ") {
+			return fmt.Errorf("dnsmasq not listening on port 67 or 547 yet")
 		}
 		return nil
 	})

@@ -3,8 +3,13 @@
 package main
 
 import (
+	"bytes"
 	"errors"
+	"fmt"
+	"os/exec"
+	"regexp"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -55,3 +60,92 @@ func TestRestartKeepsLease(t *testing.T) {
 		t.Fatalf("SIGTERM: exit status %d", code)
 	}
 }
+
+// TestRestartKeepsLease6: the same for a DHCPv6 lease from dnsmasq, with
+// the server up: the new run takes the kept lease up with a Rebind
+// (dnsmasq logs DHCPREBIND), not a Solicit, and `ip monitor address` in
+// the node's namespace shows the address never removed across the restart.
+func TestRestartKeepsLease6(t *testing.T) {
+	needRoot(t)
+	srv, node := nstest.New(t), nstest.New(t)
+	nstest.Veth(t, node, "eth0", srv, "srv0")
+	srv.Run(t, "ip", "addr", "add", "fd77::1/64", "dev", "srv0", "nodad")
+	dm := startDnsmasq(t, srv, "srv0", "--dhcp-range=fd77::100,fd77::1ff,64,2m", "--dhcp-rapid-commit")
+	cfg := writeConfig(t, "version: v1alpha1\nmachine:\n  network:\n    interfaces:\n      - interface: eth0\n"+
+		"        dhcp: true\n        dhcpOptions: {ipv4: false, ipv6: true}\n")
+	args := []string{"--netns", node.Name, "--root", t.TempDir(), "-f", cfg}
+
+	p := startNetd(t, args...)
+	m := regexp.MustCompile(`dhcp6 eth0: bound (\S+), valid `).FindStringSubmatch(p.waitLine("dhcp6 eth0: bound", 30*time.Second))
+	if m == nil {
+		t.Fatalf("no leased address in the output:\n%s", p.stdout())
+	}
+	leased := m[1]
+	nstest.Eventually(t, 10*time.Second, func() error {
+		if _, ok := findAddr(globalAddrs(t, node, "eth0"), leased); !ok {
+			return fmt.Errorf("leased %s not on eth0: %v", leased, globalAddrs(t, node, "eth0"))
+		}
+		return nil
+	})
+	mon := monitorAddresses(t, node)
+	if code, _ := p.stop(syscall.SIGTERM); code != 0 {
+		t.Fatalf("SIGTERM: exit status %d", code)
+	}
+	solicits := strings.Count(dm.output(), "DHCPSOLICIT")
+
+	p = startNetd(t, args...)
+	line := p.waitLine("dhcp6 eth0: bound", 30*time.Second)
+	if !strings.Contains(line, "bound "+leased+",") {
+		t.Errorf("after the restart: %q, want the kept %s", line, leased)
+	}
+	nstest.Eventually(t, 10*time.Second, func() error {
+		if !strings.Contains(dm.output(), "DHCPREBIND") {
+			return errors.New("dnsmasq logged no DHCPREBIND")
+		}
+		return nil
+	})
+	if n := strings.Count(dm.output(), "DHCPSOLICIT"); n != solicits {
+		t.Errorf("the restart solicited (%d Solicits before, %d after):\n%s", solicits, n, dm.output())
+	}
+	if code, _ := p.stop(syscall.SIGTERM); code != 0 {
+		t.Fatalf("SIGTERM: exit status %d", code)
+	}
+	if out := mon(); regexp.MustCompile(`(?m)^Deleted .* `+regexp.QuoteMeta(leased)+`/`).MatchString(out) {
+		t.Errorf("the restart removed %s:\n%s", leased, out)
+	}
+}
+
+// monitorAddresses runs `ip monitor address` in n; the function returned
+// stops it (by PID, also when the test ends) and returns what it printed.
+func monitorAddresses(t *testing.T, n *nstest.NS) func() string {
+	t.Helper()
+	var out bytes.Buffer
+	var mu sync.Mutex
+	cmd := exec.Command("ip", "-n", n.Name, "monitor", "address")
+	cmd.Stdout = writerFunc(func(b []byte) (int, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		return out.Write(b)
+	})
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var once sync.Once
+	stop := func() string {
+		once.Do(func() {
+			cmd.Process.Kill()
+			cmd.Wait()
+		})
+		mu.Lock()
+		defer mu.Unlock()
+		return out.String()
+	}
+	t.Cleanup(func() { stop() })
+	// ip subscribes before it prints anything; give it that moment.
+	time.Sleep(100 * time.Millisecond)
+	return stop
+}
+
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(b []byte) (int, error) { return f(b) }
