@@ -110,7 +110,7 @@ func TestRestartKeepsLease6(t *testing.T) {
 	if code, _ := p.stop(syscall.SIGTERM); code != 0 {
 		t.Fatalf("SIGTERM: exit status %d", code)
 	}
-	if out := mon(); regexp.MustCompile(`(?m)^Deleted .* `+regexp.QuoteMeta(leased)+`/`).MatchString(out) {
+	if out := mon(); regexp.MustCompile(`(?m)^Deleted .* ` + regexp.QuoteMeta(leased) + `/`).MatchString(out) {
 		t.Errorf("the restart removed %s:\n%s", leased, out)
 	}
 }
