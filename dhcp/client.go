@@ -352,3 +352,20 @@ func (t Timing) until(deadline time.Time) func(int) time.Duration {
 		return min(max(left/2, t.RenewMin), left)
 	}
 }
+
+// resume moves a lease's clock from *bound to now: life (the lease time or
+// valid lifetime) and each of the other durations counted from *bound
+// shrink by the time gone (the others to no less than zero), so that
+// the lease still ends when it did. An infinite lease, or a bound time
+// not in the past, is left as it is.
+func resume(bound *time.Time, now time.Time, life *time.Duration, others ...*time.Duration) {
+	gone := now.Sub(*bound)
+	if *life >= InfiniteLease || gone <= 0 {
+		return
+	}
+	*bound = now
+	*life -= gone
+	for _, d := range others {
+		*d = max(*d-gone, 0)
+	}
+}

@@ -376,14 +376,7 @@ func nakError(nak *dhcpv4.DHCPv4, l *Lease) error {
 // lifetimes are what is left.
 func resumed(prev *Lease, now time.Time) *Lease {
 	l := prev.Clone()
-	gone := now.Sub(prev.BoundAt)
-	if prev.LeaseTime >= InfiniteLease || gone <= 0 {
-		return l
-	}
-	l.BoundAt = now
-	l.LeaseTime -= gone
-	l.T1 = max(l.T1-gone, 0)
-	l.T2 = max(l.T2-gone, 0)
+	resume(&l.BoundAt, now, &l.LeaseTime, &l.T1, &l.T2)
 	return l
 }
 

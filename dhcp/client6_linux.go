@@ -363,15 +363,7 @@ func (r *run6) rebindKept(ctx context.Context, prev *Lease6) (*Lease6, []*Option
 // resumed is for a DHCPv4 lease.
 func resumed6(prev *Lease6, now time.Time) *Lease6 {
 	l := prev.Clone()
-	gone := now.Sub(prev.BoundAt)
-	if prev.ValidLifetime >= InfiniteLease || gone <= 0 {
-		return l
-	}
-	l.BoundAt = now
-	l.ValidLifetime -= gone
-	l.PreferredLifetime = max(l.PreferredLifetime-gone, 0)
-	l.T1 = max(l.T1-gone, 0)
-	l.T2 = max(l.T2-gone, 0)
+	resume(&l.BoundAt, now, &l.ValidLifetime, &l.PreferredLifetime, &l.T1, &l.T2)
 	return l
 }
 
