@@ -13,57 +13,80 @@ import (
 	"github.com/netprim/netprim/internal/nl"
 )
 
-// dadBuffer is the receive buffer of WaitDAD's subscription: it follows
+// dadBuffer is the receive buffer of a DADWatch's subscription: it follows
 // one address, and a loss only costs a re-read.
 const dadBuffer = 256 << 10
 
-// WaitDAD waits until the kernel's duplicate address detection of the
-// IPv6 address a on link in ns (nil: the caller's namespace) has ended, and
-// reports how. The address need not be there yet: WaitDAD listens for
-// address notifications before it reads the link's addresses, so an
-// address added meanwhile, or one whose detection fails and which the
-// kernel removes at once, is not missed. An address removed while
-// tentative without the "dadfailed" mark (by anyone) is waited for again.
-// The link is the one of that name when WaitDAD starts.
-//
-// WaitDAD returns an error wrapping ctx's when ctx ends first (give it a
-// deadline: nobody may ever add the address), one wrapping
-// netprim.ErrInvalidSpec when a is not an IPv6 address, and one wrapping
-// netprim.ErrNotFound when link does not exist.
-func WaitDAD(ctx context.Context, ns *netprim.Namespace, link string, a netip.Addr) (DADResult, error) {
+// DADWatch follows the kernel's duplicate address detection of one IPv6
+// address on one link (see WaitDAD). It listens from NewDADWatch on, so a
+// caller that makes one before it adds the address (or before anything
+// else may add it) misses nothing, not even a detection that fails at
+// once and whose address the kernel removes.
+type DADWatch struct {
+	ns   *netprim.Namespace
+	link string
+	a    netip.Addr
+	sub  *nl.Subscription
+}
+
+// NewDADWatch starts listening for the address notifications of ns (nil:
+// the caller's namespace) that concern a on link. Wait reads them; Close
+// releases the watch. It returns an error wrapping netprim.ErrInvalidSpec
+// when a is not an IPv6 address.
+func NewDADWatch(ns *netprim.Namespace, link string, a netip.Addr) (*DADWatch, error) {
 	if !a.Is6() || a.Is4In6() || a.Zone() != "" {
-		return 0, fmt.Errorf("addr: duplicate address detection of %s: %w: not an IPv6 address without zone", a, netprim.ErrInvalidSpec)
+		return nil, fmt.Errorf("addr: duplicate address detection of %s: %w: not an IPv6 address without zone", a, netprim.ErrInvalidSpec)
 	}
 	sub, err := nl.Subscribe(ns, nl.SubscriptionConfig{
 		Protocol:      unix.NETLINK_ROUTE,
-		Groups:        []uint32{unix.RTNLGRP_IPV6_IFADDR},
+		Groups:        []uint32{unix.RTNLGRP_IPV6_IFADDR, unix.RTNLGRP_LINK},
 		ReceiveBuffer: dadBuffer,
 		Name:          "address notifications",
 	})
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
-	// Subscribed first: what changes after this read is queued.
-	ifindex, result, err := dadNow(ctx, ns, link, a)
+	return &DADWatch{ns: ns, link: link, a: a, sub: sub}, nil
+}
+
+// Close releases the watch. It may be called more than once, also after
+// Wait.
+func (w *DADWatch) Close() { w.sub.Close() }
+
+// Wait waits until the detection has ended and reports how; the address
+// need not be there yet. An address removed while tentative without the
+// "dadfailed" mark (by anyone) is waited for again. Wait is called once;
+// it closes the watch when it returns.
+//
+// Wait returns an error wrapping ctx's when ctx ends first (give it a
+// deadline: nobody may ever add the address), and one wrapping
+// netprim.ErrNotFound when the link does not exist, or is deleted or
+// replaced (another link takes its name) meanwhile.
+func (w *DADWatch) Wait(ctx context.Context) (DADResult, error) {
+	ifindex, result, err := dadNow(ctx, w.ns, w.link, w.a, 0)
 	if err != nil || result != 0 {
-		sub.Close()
+		w.sub.Close()
 		return result, err
 	}
-	sub.Run(ctx, nl.Handlers{
+	w.sub.Run(ctx, nl.Handlers{
 		Handle: func(_ context.Context, p []byte) bool {
 			msgs, perr := syscall.ParseNetlinkMessage(p)
 			if perr != nil {
 				return true
 			}
 			for _, m := range msgs {
-				if result = dadEvent(m, ifindex, a); result != 0 {
+				if m.Header.Type == unix.RTM_DELLINK && len(m.Data) >= unix.SizeofIfInfomsg && int(int32(nl.U32(m.Data[4:]))) == ifindex {
+					err = fmt.Errorf("addr: duplicate address detection of %s: link %s: %w: deleted", w.a, w.link, netprim.ErrNotFound)
+					return false
+				}
+				if result = dadEvent(m, ifindex, w.a); result != 0 {
 					return false
 				}
 			}
 			return true
 		},
 		Resync: func(ctx context.Context) bool {
-			ifindex, result, err = dadNow(ctx, ns, link, a)
+			_, result, err = dadNow(ctx, w.ns, w.link, w.a, ifindex)
 			return err == nil && result == 0
 		},
 	})
@@ -71,18 +94,32 @@ func WaitDAD(ctx context.Context, ns *netprim.Namespace, link string, a netip.Ad
 	case result != 0:
 		return result, nil
 	case ctx.Err() != nil:
-		return 0, fmt.Errorf("addr: duplicate address detection of %s on %s: %w", a, link, ctx.Err())
+		return 0, fmt.Errorf("addr: duplicate address detection of %s on %s: %w", w.a, w.link, ctx.Err())
 	case err != nil:
 		return 0, err
 	}
-	return 0, fmt.Errorf("addr: duplicate address detection of %s on %s: %w", a, link, errNotificationsEnded)
+	return 0, fmt.Errorf("addr: duplicate address detection of %s on %s: %w", w.a, w.link, errNotificationsEnded)
+}
+
+// WaitDAD waits until the kernel's duplicate address detection of the
+// IPv6 address a on link in ns (nil: the caller's namespace) has ended, and
+// reports how: NewDADWatch, then Wait. It starts listening before it reads
+// the link's addresses, so an address added meanwhile is not missed; to
+// follow an address the caller is about to add, make the DADWatch first.
+func WaitDAD(ctx context.Context, ns *netprim.Namespace, link string, a netip.Addr) (DADResult, error) {
+	w, err := NewDADWatch(ns, link, a)
+	if err != nil {
+		return 0, err
+	}
+	return w.Wait(ctx)
 }
 
 var errNotificationsEnded = errors.New("address notifications ended")
 
 // dadNow reads link's index and the state of a on it: a result once
 // detection has ended, zero while it runs or the address is not there.
-func dadNow(ctx context.Context, ns *netprim.Namespace, link string, a netip.Addr) (int, DADResult, error) {
+// With want set, a link of that name with another index is an error.
+func dadNow(ctx context.Context, ns *netprim.Namespace, link string, a netip.Addr, want int) (int, DADResult, error) {
 	c, err := nl.DialRoute(ns)
 	if err != nil {
 		return 0, 0, err
@@ -93,7 +130,7 @@ func dadNow(ctx context.Context, ns *netprim.Namespace, link string, a netip.Add
 		return 0, 0, err
 	}
 	idx, ok := links.byName[link]
-	if !ok {
+	if !ok || want != 0 && idx != want {
 		return 0, 0, fmt.Errorf("addr: duplicate address detection of %s: link %q: %w", a, link, netprim.ErrNotFound)
 	}
 	have, err := dumpAddrs(ctx, c, links)

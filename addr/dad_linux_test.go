@@ -86,29 +86,25 @@ func TestWaitDAD(t *testing.T) {
 			if c.taken {
 				other.Run(t, "ip", "-6", "addr", "add", a+"/64", "dev", "dad1", "nodad")
 			}
-			// WaitDAD starts before the address is added (its first
-			// read may come before or after: both must work).
-			type outcome struct {
-				r   addr.DADResult
-				err error
+			// The watch listens before the address is added.
+			w, err := addr.NewDADWatch(here.Namespace, "dad0", netip.MustParseAddr(a))
+			if err != nil {
+				t.Fatal(err)
 			}
-			got := make(chan outcome, 1)
-			go func() {
-				r, err := waitDAD(t, here, a, 10*time.Second)
-				got <- outcome{r, err}
-			}()
-			time.Sleep(50 * time.Millisecond)
+			defer w.Close()
 			here.Run(t, "ip", append([]string{"-6", "addr", "add", a + "/64", "dev", "dad0"}, c.add...)...)
-			o := <-got
-			if o.err != nil || o.r != c.want {
-				t.Fatalf("WaitDAD = %v, %v; want %v", o.r, o.err, c.want)
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			r, err := w.Wait(ctx)
+			if err != nil || r != c.want {
+				t.Fatalf("Wait = %v, %v; want %v", r, err, c.want)
 			}
 			flags, there := ipFlags(t, here, a)
 			if there != c.stays {
-				t.Fatalf("after %v: address there %v, want %v (flags %v)", o.r, there, c.stays, flags)
+				t.Fatalf("after %v: address there %v, want %v (flags %v)", r, there, c.stays, flags)
 			}
 			if there && !slices.Equal(flags, c.ipFlags) {
-				t.Errorf("after %v: ip shows flags %v, want %v", o.r, flags, c.ipFlags)
+				t.Errorf("after %v: ip shows flags %v, want %v", r, flags, c.ipFlags)
 			}
 			// Asked again afterwards, it answers from the state.
 			if there {
@@ -120,10 +116,33 @@ func TestWaitDAD(t *testing.T) {
 	}
 }
 
-// TestWaitDADErrors: a deadline with no address, a non-IPv6 address and
-// an unknown link.
+// TestWaitDADErrors: a deadline with no address, a non-IPv6 address, an
+// unknown link, and a link deleted while WaitDAD waits.
 func TestWaitDADErrors(t *testing.T) {
 	here, _ := dadLab(t)
+	gone := make(chan error, 1)
+	w, err := addr.NewDADWatch(here.Namespace, "dad0", netip.MustParseAddr("fd00:dad::8"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_, err := w.Wait(ctx)
+		gone <- err
+	}()
+	here.Run(t, "ip", "-6", "addr", "add", "fd00:dad::8/64", "dev", "dad0")
+	here.Run(t, "ip", "link", "del", "dad0") // and its peer
+	select {
+	case err := <-gone:
+		if !errors.Is(err, netprim.ErrNotFound) {
+			t.Errorf("link deleted: %v, want %v", err, netprim.ErrNotFound)
+		}
+	case <-time.After(5 * time.Second):
+		t.Errorf("link deleted: Wait still waiting 5 s later")
+	}
+	nstest.Veth(t, here, "dad0", nstest.New(t), "dad1")
+	nstest.Settle(t, here)
 	start := time.Now()
 	if _, err := waitDAD(t, here, "fd00:dad::9", 300*time.Millisecond); !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("no address: %v, want %v", err, context.DeadlineExceeded)

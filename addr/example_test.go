@@ -45,16 +45,22 @@ func ExampleList() {
 
 // Add an IPv6 address and wait, at most 5 seconds, until the kernel's
 // duplicate address detection tells whether another host of the link has
-// it.
-func ExampleWaitDAD() {
+// it. The watch is made first, so that a detection that fails at once is
+// not missed.
+func ExampleNewDADWatch() {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	a := netip.MustParseAddr("2001:db8::10")
+	w, err := addr.NewDADWatch(nil, "veth0", a)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer w.Close()
 	spec := addr.Spec{Link: "veth0", Address: netip.PrefixFrom(a, 64)}
 	if _, err := addr.Apply(ctx, nil, []addr.Spec{spec}); err != nil {
 		log.Fatal(err)
 	}
-	res, err := addr.WaitDAD(ctx, nil, "veth0", a)
+	res, err := w.Wait(ctx)
 	if err != nil {
 		log.Fatal(err) // e.g. the deadline passed
 	}
