@@ -274,9 +274,11 @@ func (r *run4) decline(l *Lease) {
 }
 
 // reboot runs INIT-REBOOT: a broadcast REQUEST for the previous address.
-// A NAK means starting over (nil) once the previous lease is reported
-// expired; no answer at all means using the previous lease for what is
-// left of it (RFC 2131 3.2), or starting over when it has run out.
+// No answer at all means using the previous lease for what is left of it
+// (RFC 2131 3.2). Starting over (nil) follows a NAK, an ACK the client
+// cannot use, or no answer when the previous lease has run out: each time
+// the previous lease is reported expired first, so that a caller's source
+// still holding it clears.
 func (r *run4) reboot(ctx context.Context, prev *Lease) (*Lease, []*OptionError) {
 	t := r.cfg.Timing
 	req, err := dhcpv4.New(append(r.common(dhcpv4.MessageTypeRequest),
@@ -291,6 +293,7 @@ func (r *run4) reboot(ctx context.Context, prev *Lease) (*Lease, []*OptionError)
 		if now := time.Now(); prev.Expiry().IsZero() || now.Before(prev.Expiry()) {
 			return resumed(prev, now), nil
 		}
+		r.lost(fmt.Errorf("dhcp: the lease of %s kept in %s ran out at %s", prev.Address.Addr(), r.cfg.LeaseFile, prev.Expiry().Format(time.RFC3339)))
 		return nil, nil
 	}
 	if err != nil {
@@ -304,7 +307,9 @@ func (r *run4) reboot(ctx context.Context, prev *Lease) (*Lease, []*OptionError)
 	}
 	l, dropped, err := ParseAck(r.cfg.Link, ack, sent)
 	if err != nil {
-		r.emit(Event{Kind: EventRefused, Err: fmt.Errorf("ack from %s: %w", ack.ServerIdentifier(), err)})
+		err = fmt.Errorf("ack from %s: %w", ack.ServerIdentifier(), err)
+		r.emit(Event{Kind: EventRefused, Err: err})
+		r.lost(fmt.Errorf("dhcp: the lease of %s kept in %s: %w", prev.Address.Addr(), r.cfg.LeaseFile, err))
 		return nil, nil
 	}
 	return l, dropped

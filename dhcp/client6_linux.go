@@ -254,32 +254,38 @@ func (r *run6) loop(ctx context.Context) error {
 		if ctx.Err() != nil {
 			return nil // nothing taken up: a kept lease stays in its file
 		}
-		r.bound(EventBound, l, dropped)
-		if stopped, err := r.hold(ctx, l); stopped {
+		if stopped, err := r.hold(ctx, l, dropped); stopped {
 			return err
 		}
 	}
 }
 
-// hold keeps l, just bound: it renews it at T1 and rebinds at T2, while
-// the kernel's duplicate address detection of each newly bound address is
-// watched alongside. It returns when the lease is gone (expired, withdrawn
-// or declined: the client starts over) or, with stopped, when ctx ended
-// (err is stop's).
-func (r *run6) hold(ctx context.Context, l *Lease6) (stopped bool, err error) {
+// hold takes l up (EventBound) and keeps it: it renews it at T1 and
+// rebinds at T2, while the kernel's duplicate address detection of each
+// newly bound address is watched alongside (the watch listens before the
+// address is reported, and a failure cuts a renewal short). It returns when
+// the lease is gone (expired, withdrawn or declined: the client starts
+// over) or, with stopped, when ctx ended (err is stop's).
+func (r *run6) hold(ctx context.Context, l *Lease6, dropped []*OptionError) (stopped bool, err error) {
 	dad := r.watchDAD(ctx, l.Address)
 	defer func() { dad.stop() }()
+	r.bound(EventBound, l, dropped)
 	for {
-		switch dad.sleepUntil(ctx, l.BoundAt.Add(l.T1)) {
-		case sleepEnded:
-			return true, r.stop(l)
-		case sleepDADFailed:
+		sleepUntil(dad.ctx, l.BoundAt.Add(l.T1))
+		if dad.failed() {
 			r.decline(ctx, l)
 			return false, nil
 		}
-		nl, dropped, err := r.extend(ctx, l, false)
+		if ctx.Err() != nil {
+			return true, r.stop(l)
+		}
+		nl, dropped, err := r.extend(dad.ctx, l, false)
 		if errors.Is(err, errNoAnswer) {
-			nl, dropped, err = r.extend(ctx, l, true)
+			nl, dropped, err = r.extend(dad.ctx, l, true)
+		}
+		if dad.failed() {
+			r.decline(ctx, l)
+			return false, nil
 		}
 		if ctx.Err() != nil {
 			return true, r.stop(l)
@@ -325,34 +331,46 @@ func (r *run6) lost(err error) { r.drop(Event{Kind: EventExpired, Err: err}) }
 
 // rebindKept takes up prev, the lease of Config6.LeaseFile that an earlier
 // run kept: a Rebind with its address asks any server to extend it (RFC
-// 8415 18.2.12), RequestTries times. It returns the extended lease; prev
-// for what is left of it when no server answered (a server may answer the
-// renewals that follow); nil when it has run out, a server ended it (the
-// lease is reported expired) or ctx ended.
+// 8415 18.2.12), for as long as RequestTries transmissions take and no
+// longer than the lease. It returns the extended lease; prev for what is
+// left of it when no server answered (a server may answer the renewals
+// that follow); nil when ctx ended, or when the lease has run out or a
+// server ended it or had no binding for it and refused a new one (the
+// lease is reported expired, so that a caller's source holding it
+// clears, and the client solicits).
 func (r *run6) rebindKept(ctx context.Context, prev *Lease6) (*Lease6, []*OptionError) {
 	now := time.Now()
-	if !prev.Expiry().IsZero() && !now.Before(prev.Expiry()) {
-		removeLease(r.cfg.LeaseFile)
+	ranOut := func() {
+		r.lost(fmt.Errorf("dhcp: the lease of %s kept in %s ran out at %s", prev.Address, r.cfg.LeaseFile, prev.Expiry().Format(time.RFC3339)))
+	}
+	end := prev.Expiry()
+	if !end.IsZero() && !now.Before(end) {
+		ranOut()
 		return nil, nil
 	}
 	t := r.cfg.Timing
+	var window time.Duration
+	for i := range t.RequestTries {
+		window += t.nominal(i) * 11 / 10 // with the most randomization
+	}
+	deadline := now.Add(window)
+	if !end.IsZero() && end.Before(deadline) {
+		deadline = end
+	}
 	tries := t.tries6(t.RequestTries)
-	l, dropped, err := r.extendWith(ctx, prev, dhcpv6.MessageTypeRebind, prev.Expiry(), func(i int) time.Duration {
-		if e := prev.Expiry(); !e.IsZero() {
-			return min(tries(i), time.Until(e))
-		}
-		return tries(i)
+	l, dropped, err := r.extendWith(ctx, prev, dhcpv6.MessageTypeRebind, deadline, func(i int) time.Duration {
+		return min(tries(i), time.Until(deadline))
 	})
 	switch {
 	case err == nil:
 		return l, dropped
 	case ctx.Err() != nil:
 		return nil, nil
-	case errors.Is(err, errNoAnswer):
-		if now := time.Now(); prev.Expiry().IsZero() || now.Before(prev.Expiry()) {
+	case errors.Is(err, errNoAnswer) && !errors.Is(err, errNoBinding):
+		if now := time.Now(); end.IsZero() || now.Before(end) {
 			return resumed6(prev, now), nil
 		}
-		removeLease(r.cfg.LeaseFile)
+		ranOut()
 		return nil, nil
 	}
 	r.lost(fmt.Errorf("dhcp: the lease of %s kept in %s: %w", prev.Address, r.cfg.LeaseFile, err))
@@ -384,74 +402,55 @@ func (r *run6) decline(ctx context.Context, l *Lease6) {
 	}, r.cfg.Timing.tries6(declineTries))
 }
 
-// declineTries is DEC_MAX_RC (RFC 8415 7.6).
-const declineTries = 5
+// declineTries is DEC_MAX_RC (RFC 8415 7.6): transmissions of a Decline.
+const declineTries = 4
 
-// dadWatch waits, on a goroutine of its own, for the kernel's duplicate
-// address detection of one address on the client's link, for up to
-// Config6.DADWait (addr.WaitDAD).
+// errDADFailed ends a dadWatch's context when another host has the
+// address.
+var errDADFailed = errors.New("duplicate address detection failed")
+
+// dadWatch follows the kernel's duplicate address detection of one
+// address on the client's link, on a goroutine of its own, for up to
+// Config6.DADWait (addr.DADWatch). Its ctx ends with the lease's, with
+// stop, or with errDADFailed as its cause.
 type dadWatch struct {
-	result chan bool // true: detection failed; sent once
-	cancel context.CancelFunc
-	read   bool // result was received
+	ctx    context.Context
+	cancel context.CancelCauseFunc
+	done   chan struct{}
 }
 
-// watchDAD starts watching a (nothing when Config6.DADWait is negative).
+// watchDAD starts listening for a's detection at once and waits for it on
+// a goroutine (no watch when Config6.DADWait is negative or the
+// subscription fails).
 func (r *run6) watchDAD(ctx context.Context, a netip.Addr) *dadWatch {
-	w := &dadWatch{result: make(chan bool, 1), cancel: func() {}}
-	if r.cfg.DADWait < 0 {
-		w.read = true // never sends
+	w := &dadWatch{done: make(chan struct{})}
+	w.ctx, w.cancel = context.WithCancelCause(ctx)
+	var dw *addr.DADWatch
+	if r.cfg.DADWait >= 0 {
+		dw, _ = addr.NewDADWatch(r.c.ns, r.cfg.Link, a)
+	}
+	if dw == nil {
+		close(w.done)
 		return w
 	}
-	ctx, w.cancel = context.WithTimeout(ctx, r.cfg.DADWait)
 	go func() {
-		res, err := addr.WaitDAD(ctx, r.c.ns, r.cfg.Link, a)
-		w.result <- err == nil && res == addr.DADFailed
+		defer close(w.done)
+		tctx, cancel := context.WithTimeout(w.ctx, r.cfg.DADWait)
+		defer cancel()
+		if res, err := dw.Wait(tctx); err == nil && res == addr.DADFailed {
+			w.cancel(errDADFailed)
+		}
 	}()
 	return w
 }
 
+// failed reports whether the detection found the address in use.
+func (w *dadWatch) failed() bool { return errors.Is(context.Cause(w.ctx), errDADFailed) }
+
 // stop ends the watch and waits for its goroutine.
 func (w *dadWatch) stop() {
-	w.cancel()
-	if !w.read {
-		<-w.result
-		w.read = true
-	}
-}
-
-// Outcomes of dadWatch.sleepUntil.
-const (
-	sleepWoke = iota
-	sleepEnded
-	sleepDADFailed
-)
-
-// sleepUntil waits until t (sleepWoke), unless ctx ends first
-// (sleepEnded) or the watch finds the address in use (sleepDADFailed).
-func (w *dadWatch) sleepUntil(ctx context.Context, t time.Time) int {
-	timer := time.NewTimer(time.Until(t))
-	defer timer.Stop()
-	for {
-		var result chan bool
-		if !w.read {
-			result = w.result
-		}
-		select {
-		case <-ctx.Done():
-			return sleepEnded
-		case <-timer.C:
-			if ctx.Err() != nil {
-				return sleepEnded
-			}
-			return sleepWoke
-		case failed := <-result:
-			w.read = true
-			if failed {
-				return sleepDADFailed
-			}
-		}
-	}
+	w.cancel(context.Canceled)
+	<-w.done
 }
 
 // base is a client message of type t with the client ID, the elapsed
@@ -594,10 +593,17 @@ func (r *run6) extend(ctx context.Context, l *Lease6, rebind bool) (*Lease6, []*
 	return r.extendWith(ctx, l, typ, deadline, r.cfg.Timing.until(deadline))
 }
 
+// errNoBinding says that a server had no binding for the lease and did not
+// make one when asked with a Request.
+var errNoBinding = errors.New("a server had no binding for the lease and refused a Request for it")
+
 // extendWith is extend with a Renew or Rebind (typ) retransmitted after
-// each wait next returns, and Requests after NoBinding until deadline.
+// each wait next returns, and Requests after NoBinding until deadline. When
+// next says stop after a NoBinding, the error is errNoAnswer joined with
+// errNoBinding.
 func (r *run6) extendWith(ctx context.Context, l *Lease6, typ dhcpv6.MessageType, deadline time.Time, next func(int) time.Duration) (*Lease6, []*OptionError, error) {
 	rebind := typ == dhcpv6.MessageTypeRebind
+	sawNoBinding := false
 	for {
 		m, err := r.base(typ)
 		if err != nil {
@@ -631,6 +637,9 @@ func (r *run6) extendWith(ctx context.Context, l *Lease6, typ dhcpv6.MessageType
 			return false
 		}, next)
 		if err != nil {
+			if sawNoBinding && errors.Is(err, errNoAnswer) {
+				err = errors.Join(err, errNoBinding)
+			}
 			return nil, nil, err
 		}
 		if lease != nil {
@@ -639,6 +648,7 @@ func (r *run6) extendWith(ctx context.Context, l *Lease6, typ dhcpv6.MessageType
 		if withdrawn != nil {
 			return nil, nil, fmt.Errorf("dhcp: the server withdrew the lease of %s: %w", l.Address, withdrawn)
 		}
+		sawNoBinding = true
 		if nl, d := r.request(ctx, l, noBinding, deadline); nl != nil {
 			return nl, d, nil
 		}

@@ -63,6 +63,18 @@ func loadLease(path string) (leaseFile, error) {
 	return lf, nil
 }
 
+// ReadLeaseFile returns the lease kept in the file of a Config.LeaseFile
+// (lease4) or a Config6.LeaseFile (lease6); the other is nil. A file that
+// does not exist holds no lease and is no error. A product reads it, for
+// instance, to know what a client will take up when it starts.
+func ReadLeaseFile(path string) (lease4 *Lease, lease6 *Lease6, err error) {
+	if path == "" {
+		return nil, nil, nil
+	}
+	lf, err := loadLease(path)
+	return lf.Lease, lf.Lease6, err
+}
+
 func removeLease(path string) {
 	if path != "" {
 		os.Remove(path)

@@ -1,7 +1,9 @@
 package dhcp_test
 
 import (
+	"encoding/json"
 	"fmt"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"slices"
@@ -124,4 +126,78 @@ func TestRestart6NoServer(t *testing.T) {
 		t.Errorf("taken up with valid lifetime %v, the kept lease had %v: want what is left", b.Lease6.ValidLifetime, held.ValidLifetime)
 	}
 	nstest.Eventually(t, 5*time.Second, func() error { return onLink6(t, l, held.Address.String()) })
+}
+
+// writeLeaseFile6 writes a lease file holding l.
+func writeLeaseFile6(t *testing.T, l *dhcp.Lease6) string {
+	t.Helper()
+	b, err := json.Marshal(struct {
+		Version int          `json:"version"`
+		Lease6  *dhcp.Lease6 `json:"lease6"`
+	}{1, l})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(t.TempDir(), "lease6.json")
+	if err := os.WriteFile(p, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// kept6 is a lease of fd77::99 from the test server, valid for valid,
+// bound ago.
+func kept6(ago, valid time.Duration) *dhcp.Lease6 {
+	return &dhcp.Lease6{
+		Link: clientLink, Address: netip.MustParseAddr("fd77::99"), ServerID: serverDUID(1).ToBytes(),
+		ValidLifetime: valid, PreferredLifetime: valid, T1: valid / 2, T2: valid * 4 / 5,
+		BoundAt: time.Now().Add(-ago).Round(0),
+	}
+}
+
+// TestRestart6Lost: a kept lease that ran out while the client was
+// stopped, and one for which the server has no binding and refuses a
+// Request, are each reported expired (a caller's source still holding the
+// lease clears) and the client solicits a new lease; the lease file then
+// holds the new one.
+func TestRestart6Lost(t *testing.T) {
+	hostTier(t)
+	for _, c := range []struct {
+		name      string
+		prev      *dhcp.Lease6
+		noBinding bool
+		reason    string
+	}{
+		{"ran-out", kept6(2*time.Hour, time.Hour), false, "ran out"},
+		{"no-binding", kept6(time.Minute, time.Hour), true, "no binding"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			l := newLab(t)
+			srv := startServer6(t, l)
+			srv.set(func(s *testServer6) { s.noBinding = c.noBinding })
+			file := writeLeaseFile6(t, c.prev)
+			ev := newEvents()
+			cl, err := dhcp.NewClient6(l.C.Namespace, dhcp.Config6{Link: clientLink, LeaseFile: file, Timing: fastTiming, DADWait: -1, OnEvent: ev.add})
+			if err != nil {
+				t.Fatal(err)
+			}
+			run(t, cl.Run)
+			e := ev.wait(t, dhcp.EventExpired, 10*time.Second)
+			if e.Err == nil || !strings.Contains(e.Err.Error(), c.reason) {
+				t.Errorf("expired: %v, want %q", e.Err, c.reason)
+			}
+			b := ev.wait(t, dhcp.EventBound, 10*time.Second)
+			if b.Lease6.Address.String() != "fd77::77" {
+				t.Errorf("bound %s, want the server's fd77::77", b.Lease6.Address)
+			}
+			if !slices.Contains(srv.types(), dhcpv6.MessageTypeSolicit) {
+				t.Errorf("no Solicit: %v", srv.types())
+			}
+			l4, l6, err := dhcp.ReadLeaseFile(file)
+			if err != nil || l4 != nil || l6 == nil || l6.Address != b.Lease6.Address {
+				t.Errorf("ReadLeaseFile = %v, %v, %v; want the new lease of %s", l4, l6, err, b.Lease6.Address)
+			}
+		})
+	}
 }

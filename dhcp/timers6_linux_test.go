@@ -31,7 +31,10 @@ type testServer6 struct {
 	renewInIA   bool
 	// withdraw answers a Renew with the address at valid lifetime 0.
 	withdraw bool
-	seen     []dhcpv6.MessageType
+	// noBinding answers a Rebind with NoBinding in the IA_NA, and a
+	// Request with NoAddrsAvail.
+	noBinding bool
+	seen      []dhcpv6.MessageType
 	// adverts, when set, stand for several servers: a Solicit is
 	// answered with one Advertise from each (no rapid commit), and a
 	// Request by the one it names.
@@ -78,6 +81,15 @@ func startServer6(t *testing.T, l *lab) *testServer6 {
 		s.seen = append(s.seen, m.MessageType)
 		drop := s.down || (s.ignoreRenew && m.MessageType == dhcpv6.MessageTypeRenew)
 		status, inIA, withdraw, adverts := s.renewStatus, s.renewInIA, s.withdraw, s.adverts
+		noBinding := s.noBinding
+		if noBinding {
+			switch m.MessageType {
+			case dhcpv6.MessageTypeRebind:
+				status, inIA = iana.StatusNoBinding, true
+			case dhcpv6.MessageTypeRequest:
+				status, inIA = iana.StatusNoAddrsAvail, true
+			}
+		}
 		var named byte
 		if sid, ok := m.Options.ServerID().(*dhcpv6.DUIDLL); ok && len(sid.LinkLayerAddr) == 6 {
 			named = sid.LinkLayerAddr[5]
@@ -108,7 +120,7 @@ func startServer6(t *testing.T, l *lab) *testServer6 {
 		if err != nil {
 			return
 		}
-		if m.MessageType == dhcpv6.MessageTypeRenew && status != 0 {
+		if status != 0 && (m.MessageType == dhcpv6.MessageTypeRenew || noBinding) {
 			st := &dhcpv6.OptStatusCode{StatusCode: status, StatusMessage: status.String()}
 			if ia := m.Options.OneIANA(); inIA && ia != nil {
 				reply.AddOption(&dhcpv6.OptIANA{IaId: ia.IaId, Options: dhcpv6.IdentityOptions{Options: dhcpv6.Options{st}}})

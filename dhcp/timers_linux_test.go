@@ -427,6 +427,40 @@ func TestRebootNoAnswer(t *testing.T) {
 	}
 }
 
+// TestRebootRanOut: the kept lease ended while the client was stopped and
+// no server answers the INIT-REBOOT REQUEST: the client reports the kept
+// lease expired (a caller's source that still holds it clears) and keeps
+// asking for a new one; the lease file goes.
+func TestRebootRanOut(t *testing.T) {
+	hostTier(t)
+	t.Parallel() // mostly waiting for retransmissions
+	l := newLab(t)
+	srv := startServer4(t, l, time.Hour, 0, 0)
+	srv.set(func(s *testServer4) { s.down = true })
+	file := writeLeaseFile(t, kept(2*time.Hour))
+	ev := newEvents()
+	c, err := dhcp.NewClient(l.C.Namespace, dhcp.Config{Link: clientLink, LeaseFile: file, Timing: fastTiming, OnEvent: ev.add})
+	if err != nil {
+		t.Fatal(err)
+	}
+	run(t, c.Run)
+	e := ev.wait(t, dhcp.EventExpired, 10*time.Second)
+	if e.Err == nil || !strings.Contains(e.Err.Error(), "ran out") {
+		t.Errorf("expired: %v, want the kept lease's end", e.Err)
+	}
+	if _, err := os.Stat(file); !os.IsNotExist(err) {
+		t.Errorf("lease file after the kept lease ran out: %v, want it removed", err)
+	}
+	nstest.Eventually(t, 5*time.Second, func() error {
+		for _, m := range srv.messages() {
+			if m.Type == dhcpv4.MessageTypeDiscover {
+				return nil
+			}
+		}
+		return fmt.Errorf("no DISCOVER after the kept lease ran out: %+v", srv.messages())
+	})
+}
+
 // TestRebootNak: after a restart the server refuses the previous address
 // (DHCPNAK to the INIT-REBOOT REQUEST): the client must stop using it
 // (RFC 2131 3.2), so it reports the lease expired, and the caller's source
