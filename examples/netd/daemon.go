@@ -228,12 +228,16 @@ func (d *daemon) converge(cfg *netConfig) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	want := map[string]dhcpLink{}
+	dhcpOn := map[string]bool{} // links that keep a DHCP entry
 	for _, dl := range cfg.DHCP {
 		want[dl.key()] = dl
+		dhcpOn[dl.Link] = true
 	}
 	for k, dr := range d.dhcps {
 		if _, ok := want[k]; !ok {
-			if dr.resolvers.Load() {
+			// An entry changed (not removed) gets its lease again at
+			// once: resolv.conf keeps the nameservers meanwhile.
+			if dr.resolvers.Load() && !dhcpOn[dr.link] {
 				d.leaseGone()
 			}
 			dr.stop(true)

@@ -77,8 +77,8 @@ func (d *daemon) newDHCP(dl dhcpLink) (*dhcpRunner, error) {
 		leaseFile := filepath.Join(dir, proto+"-"+name+".json")
 		if _, err := os.Stat(leaseFile); err != nil {
 			src.Clear() // nothing kept: see above
-		} else {
-			dr.resolvers.Store(true) // the kept lease's may be in resolv.conf
+		} else if l4, l6, err := dhcp.ReadLeaseFile(leaseFile); err == nil && (l4 != nil && len(l4.DNS) > 0 || l6 != nil && len(l6.DNS) > 0) {
+			dr.resolvers.Store(true) // the kept lease's are in resolv.conf
 		}
 		return src, leaseFile, nil
 	}

@@ -392,7 +392,8 @@ func (d *dnsmasq) hasLease(t testing.TB, ip string) bool {
 	return false
 }
 
-// TestReloadRemovesDHCP: SIGHUP with the interface's dhcp entry removed
+// TestReloadRemovesDHCP: SIGHUP with the interface's dhcp entry changed
+// (route metric) keeps the lease's nameserver; with the entry removed it
 // takes the lease's address, routes and nameserver away (resolv.conf is
 // left without nameserver, as nothing else provides one), while the static
 // address of the entry stays.
@@ -417,6 +418,23 @@ func TestReloadRemovesDHCP(t *testing.T) {
 		}
 		return nil
 	})
+
+	// A changed dhcp entry (another route metric) restarts its client,
+	// which takes the lease up again: the nameserver stays meanwhile.
+	rewrite(t, cfg, conf("        dhcp: true\n        dhcpOptions: {routeMetric: 300}\n"))
+	before := len(p.stdout())
+	p.cmd.Process.Signal(syscall.SIGHUP)
+	p.waitLine("netd: reloaded", 10*time.Second)
+	p.waitLine("dhcp eth0: bound", 30*time.Second)
+	nstest.Eventually(t, 10*time.Second, func() error {
+		if got := gatewayRoutes(t, node, "eth0"); !slices.ContainsFunc(got, func(r string) bool { return strings.HasPrefix(r, "0.0.0.0/0") }) {
+			return fmt.Errorf("no default route after the metric change: %q", got)
+		}
+		return nil
+	})
+	if out := p.stdout()[before:]; strings.Contains(out, "nameserver") {
+		t.Errorf("the metric change touched the nameserver:\n%s", out)
+	}
 
 	rewrite(t, cfg, conf(""))
 	p.cmd.Process.Signal(syscall.SIGHUP)

@@ -4,9 +4,13 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"net/netip"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -14,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/netprim/netprim/dhcp"
 	"github.com/netprim/netprim/nstest"
 )
 
@@ -149,3 +154,63 @@ func monitorAddresses(t *testing.T, n *nstest.NS) func() string {
 type writerFunc func([]byte) (int, error)
 
 func (f writerFunc) Write(b []byte) (int, error) { return f(b) }
+
+// TestRestartKeptLeaseRanOut: a DHCPv6 lease kept by an earlier run ran out
+// while netd was stopped, and no server answers. The client reports it
+// expired, which clears its source: it no longer holds pruning back (a
+// static address removed by SIGHUP goes), and resolv.conf, which the kept
+// lease (without DNS servers) never wrote, keeps its own nameserver.
+func TestRestartKeptLeaseRanOut(t *testing.T) {
+	n, _ := netdNS(t) // no DHCPv6 server
+	root := t.TempDir()
+	resolvConf := filepath.Join(root, "etc", "resolv.conf")
+	if err := os.MkdirAll(filepath.Join(root, "etc"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(resolvConf, []byte("nameserver 9.9.9.9\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	kept, err := json.Marshal(map[string]any{"version": 1, "lease6": dhcp.Lease6{
+		Link: "eth0", Address: netip.MustParseAddr("fd77::99"), ServerID: []byte{0, 3, 0, 1, 2, 0, 0, 0, 0, 1},
+		ValidLifetime: time.Hour, PreferredLifetime: time.Hour, T1: 30 * time.Minute, T2: 48 * time.Minute,
+		BoundAt: time.Now().Add(-2 * time.Hour),
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaseDir := filepath.Join(root, "var", "lib", "netd")
+	if err := os.MkdirAll(leaseDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(leaseDir, "dhcp6-eth0.json"), kept, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	conf := func(addrs string) string {
+		return "version: v1alpha1\nmachine:\n  network:\n    interfaces:\n      - interface: eth0\n" +
+			"        dhcp: true\n        dhcpOptions: {ipv4: false, ipv6: true}\n        addresses: [" + addrs + "]\n"
+	}
+	cfg := writeConfig(t, conf("10.9.0.1/24, 10.9.0.2/24"))
+	p := startNetd(t, "-f", cfg, "--netns", n.Name, "--root", root, "--resync", "1h")
+	p.waitLine("dhcp6 eth0: expired", 30*time.Second)
+	nstest.Eventually(t, 10*time.Second, func() error {
+		if !hasAddr(t, n, "eth0", "10.9.0.2/24") {
+			return fmt.Errorf("10.9.0.2/24 not on eth0: %v", globalAddrs(t, n, "eth0"))
+		}
+		return nil
+	})
+	rewrite(t, cfg, conf("10.9.0.1/24"))
+	p.cmd.Process.Signal(syscall.SIGHUP)
+	p.waitLine("netd: reloaded", 10*time.Second)
+	nstest.Eventually(t, 10*time.Second, func() error {
+		if hasAddr(t, n, "eth0", "10.9.0.2/24") {
+			return fmt.Errorf("10.9.0.2/24, removed from the file, still on eth0: %v", globalAddrs(t, n, "eth0"))
+		}
+		return nil
+	})
+	if b, err := os.ReadFile(resolvConf); err != nil || string(b) != "nameserver 9.9.9.9\n" {
+		t.Errorf("resolv.conf = %q, %v; want the machine's own, untouched", b, err)
+	}
+	if code, _ := p.stop(syscall.SIGTERM); code != 0 {
+		t.Fatalf("SIGTERM: exit status %d", code)
+	}
+}
