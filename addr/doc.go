@@ -117,7 +117,9 @@
 // uses it; while it does, the address is "tentative". WaitDAD waits for
 // the outcome: passed, or failed because another host of the link has
 // the address (the kernel marks it "dadfailed", and removes it at once
-// when its valid lifetime is finite). Apply does not wait for it.
+// when its valid lifetime is finite). A DADWatch made before the address
+// is added (NewDADWatch, then Wait) misses nothing, not even a detection
+// that fails at once. Apply does not wait for it.
 //
 // # Batching
 //
