@@ -1,7 +1,6 @@
 package dhcp_test
 
 import (
-	"encoding/json"
 	"fmt"
 	"net/netip"
 	"os"
@@ -128,23 +127,6 @@ func TestRestart6NoServer(t *testing.T) {
 	nstest.Eventually(t, 5*time.Second, func() error { return onLink6(t, l, held.Address.String()) })
 }
 
-// writeLeaseFile6 writes a lease file holding l.
-func writeLeaseFile6(t *testing.T, l *dhcp.Lease6) string {
-	t.Helper()
-	b, err := json.Marshal(struct {
-		Version int          `json:"version"`
-		Lease6  *dhcp.Lease6 `json:"lease6"`
-	}{1, l})
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := filepath.Join(t.TempDir(), "lease6.json")
-	if err := os.WriteFile(p, b, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
-
 // kept6 is a lease of fd77::99 from the test server, valid for valid,
 // bound ago.
 func kept6(ago, valid time.Duration) *dhcp.Lease6 {
@@ -176,7 +158,7 @@ func TestRestart6Lost(t *testing.T) {
 			l := newLab(t)
 			srv := startServer6(t, l)
 			srv.set(func(s *testServer6) { s.noBinding = c.noBinding })
-			file := writeLeaseFile6(t, c.prev)
+			file := writeLeaseJSON(t, "lease6", c.prev)
 			ev := newEvents()
 			cl, err := dhcp.NewClient6(l.C.Namespace, dhcp.Config6{Link: clientLink, LeaseFile: file, Timing: fastTiming, DADWait: -1, OnEvent: ev.add})
 			if err != nil {

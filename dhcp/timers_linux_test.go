@@ -376,12 +376,13 @@ func TestRenewLinkDown(t *testing.T) {
 }
 
 // writeLeaseFile writes a lease file with l, as a client keeps it.
-func writeLeaseFile(t *testing.T, l *dhcp.Lease) string {
+func writeLeaseFile(t *testing.T, l *dhcp.Lease) string { return writeLeaseJSON(t, "lease", l) }
+
+// writeLeaseJSON writes a lease file holding lease under key ("lease",
+// "lease6").
+func writeLeaseJSON(t *testing.T, key string, lease any) string {
 	t.Helper()
-	b, err := json.Marshal(struct {
-		Version int         `json:"version"`
-		Lease   *dhcp.Lease `json:"lease"`
-	}{1, l})
+	b, err := json.Marshal(map[string]any{"version": 1, key: lease})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -401,6 +402,22 @@ func kept(ago time.Duration) *dhcp.Lease {
 	}
 }
 
+// runKept runs a client with the lease file file on a new lab whose
+// server answers nothing.
+func runKept(t *testing.T, file string) (*testServer4, *events) {
+	t.Helper()
+	l := newLab(t)
+	srv := startServer4(t, l, time.Hour, 0, 0)
+	srv.set(func(s *testServer4) { s.down = true })
+	ev := newEvents()
+	c, err := dhcp.NewClient(l.C.Namespace, dhcp.Config{Link: clientLink, LeaseFile: file, Timing: fastTiming, OnEvent: ev.add})
+	if err != nil {
+		t.Fatal(err)
+	}
+	run(t, c.Run)
+	return srv, ev
+}
+
 // TestRebootNoAnswer: after a restart no server answers the INIT-REBOOT
 // REQUEST, so the client uses its previous lease for what is left of it
 // (RFC 2131 3.2). The address's lifetimes are what is left, not a whole
@@ -408,16 +425,8 @@ func kept(ago time.Duration) *dhcp.Lease {
 func TestRebootNoAnswer(t *testing.T) {
 	hostTier(t)
 	t.Parallel() // mostly waiting for retransmissions
-	l := newLab(t)
-	srv := startServer4(t, l, time.Hour, 0, 0)
-	srv.set(func(s *testServer4) { s.down = true })
 	prev := kept(50 * time.Minute)
-	ev := newEvents()
-	c, err := dhcp.NewClient(l.C.Namespace, dhcp.Config{Link: clientLink, LeaseFile: writeLeaseFile(t, prev), Timing: fastTiming, OnEvent: ev.add})
-	if err != nil {
-		t.Fatal(err)
-	}
-	run(t, c.Run)
+	_, ev := runKept(t, writeLeaseFile(t, prev))
 	b := ev.wait(t, dhcp.EventBound, 10*time.Second)
 	if b.Lease.Address != prev.Address || !b.Lease.Expiry().Equal(prev.Expiry()) {
 		t.Errorf("lease %s until %v, want the previous %s until %v", b.Lease.Address, b.Lease.Expiry(), prev.Address, prev.Expiry())
@@ -434,16 +443,8 @@ func TestRebootNoAnswer(t *testing.T) {
 func TestRebootRanOut(t *testing.T) {
 	hostTier(t)
 	t.Parallel() // mostly waiting for retransmissions
-	l := newLab(t)
-	srv := startServer4(t, l, time.Hour, 0, 0)
-	srv.set(func(s *testServer4) { s.down = true })
 	file := writeLeaseFile(t, kept(2*time.Hour))
-	ev := newEvents()
-	c, err := dhcp.NewClient(l.C.Namespace, dhcp.Config{Link: clientLink, LeaseFile: file, Timing: fastTiming, OnEvent: ev.add})
-	if err != nil {
-		t.Fatal(err)
-	}
-	run(t, c.Run)
+	srv, ev := runKept(t, file)
 	e := ev.wait(t, dhcp.EventExpired, 10*time.Second)
 	if e.Err == nil || !strings.Contains(e.Err.Error(), "ran out") {
 		t.Errorf("expired: %v, want the kept lease's end", e.Err)

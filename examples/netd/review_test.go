@@ -42,26 +42,34 @@ func TestReviewReloadRemovesWhileDHCPWaits(t *testing.T) {
 			if c.lab {
 				p.waitLine("dhcp eth0: bound", 30*time.Second)
 			}
-			nstest.Eventually(t, 10*time.Second, func() error {
-				if !hasAddr(t, n, "eth0", "10.9.0.2/24") {
-					return fmt.Errorf("10.9.0.2/24 not on eth0: %v", globalAddrs(t, n, "eth0"))
-				}
-				return nil
-			})
-			rewrite(t, cfg, conf("10.9.0.1/24"))
-			p.cmd.Process.Signal(syscall.SIGHUP)
-			p.waitLine("netd: reloaded", 10*time.Second)
-			nstest.Eventually(t, 10*time.Second, func() error {
-				if hasAddr(t, n, "eth0", "10.9.0.2/24") {
-					return fmt.Errorf("10.9.0.2/24, removed from the file, still on eth0 after SIGHUP: %v", globalAddrs(t, n, "eth0"))
-				}
-				return nil
-			})
+			reloadDropsAddr(t, p, n, cfg, conf)
 			if code, _ := p.stop(syscall.SIGTERM); code != 0 {
 				t.Fatalf("SIGTERM: exit status %d", code)
 			}
 		})
 	}
+}
+
+// reloadDropsAddr checks that eth0 in n has 10.9.0.2/24, then rewrites cfg
+// with conf("10.9.0.1/24"), sends p SIGHUP and checks that the address
+// goes.
+func reloadDropsAddr(t *testing.T, p *proc, n *nstest.NS, cfg string, conf func(addrs string) string) {
+	t.Helper()
+	nstest.Eventually(t, 10*time.Second, func() error {
+		if !hasAddr(t, n, "eth0", "10.9.0.2/24") {
+			return fmt.Errorf("10.9.0.2/24 not on eth0: %v", globalAddrs(t, n, "eth0"))
+		}
+		return nil
+	})
+	rewrite(t, cfg, conf("10.9.0.1/24"))
+	p.cmd.Process.Signal(syscall.SIGHUP)
+	p.waitLine("netd: reloaded", 10*time.Second)
+	nstest.Eventually(t, 10*time.Second, func() error {
+		if hasAddr(t, n, "eth0", "10.9.0.2/24") {
+			return fmt.Errorf("10.9.0.2/24, removed from the file, still on eth0 after SIGHUP: %v", globalAddrs(t, n, "eth0"))
+		}
+		return nil
+	})
 }
 
 // TestReviewLeaseMTUBridge: README: "A DHCPv4 lease's MTU (option 26) is
