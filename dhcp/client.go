@@ -64,9 +64,14 @@ type Config struct {
 	// take up.
 	Release bool `json:"release,omitempty" yaml:"release,omitempty"`
 	// ProbeWait, when positive, probes the acknowledged address with ARP
-	// (RFC 5227 probes) and waits that long for an answer; an answer means
-	// the address is in use: the client sends DHCPDECLINE and starts over.
-	// Zero: no probe.
+	// before the lease is reported: three RFC 5227 probes spread evenly
+	// over ProbeWait (RFC 5227 waits 1–2 s between probes; a ProbeWait of
+	// 3 s comes close), and an answer or another host's probe for the address
+	// within ProbeWait means it is in use: the client sends DHCPDECLINE,
+	// reports EventDeclined and starts over after 2.5 × Timing.Initial
+	// (10 s by default, RFC 2131 3.1.5).
+	// Zero: no probe (RFC 2131 says a client SHOULD probe; it delays
+	// every binding by ProbeWait).
 	ProbeWait time.Duration `json:"probeWait,omitempty" yaml:"probeWait,omitempty"`
 	// Specs tunes the specs made from the lease.
 	Specs SpecOptions `json:"specs,omitzero" yaml:"specs,omitempty"`

@@ -322,9 +322,12 @@ func retransmit[M any](ctx context.Context, in chan M, next func(int) time.Durat
 	}
 }
 
-// arpProbe sends RFC 5227 probes for ip on the link (one at once, one
-// half-way) and reports whether another host answered or probed for it
-// within wait.
+// probeNum is RFC 5227's PROBE_NUM.
+const probeNum = 3
+
+// arpProbe sends RFC 5227 probes for ip on the link (probeNum of them,
+// spread evenly over wait, the first at once) and reports whether another
+// host answered or probed for it within wait.
 func (c *conn4) arpProbe(ctx context.Context, ip netip.Addr, wait time.Duration) (bool, net.HardwareAddr, error) {
 	var pc *packet.Conn
 	err := c.ns.Do(func() error {
@@ -362,15 +365,15 @@ func (c *conn4) arpProbe(ctx context.Context, ip netip.Addr, wait time.Duration)
 	sent := 0
 	buf := make([]byte, 128)
 	for time.Now().Before(deadline) {
-		if sent < 2 && time.Since(start) >= time.Duration(sent)*wait/2 {
+		if sent < probeNum && time.Since(start) >= time.Duration(sent)*wait/probeNum {
 			if _, err := pc.WriteTo(frame, bcast); err != nil {
 				return false, nil, fmt.Errorf("dhcp: ARP probe on %s: %w", c.ifi.Name, err)
 			}
 			sent++
 		}
 		until := deadline
-		if sent < 2 {
-			until = start.Add(wait / 2)
+		if sent < probeNum {
+			until = start.Add(time.Duration(sent) * wait / probeNum)
 		}
 		pc.SetReadDeadline(until)
 		n, _, err := pc.ReadFrom(buf)

@@ -7,7 +7,9 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -556,4 +558,50 @@ func requestsOnWire(msgs []captured4, leased netip.Addr) error {
 		return fmt.Errorf("REQUESTs on the wire: %d selecting, %d renewing, %d rebinding; want each: %+v", selecting, renewing, rebinding, msgs)
 	}
 	return nil
+}
+
+// TestProbeFrames: with ProbeWait, the acknowledged address is probed
+// with three ARP probes (sender IP 0.0.0.0, target the address) spread
+// over ProbeWait before the lease is reported, as tcpdump on the server's
+// link sees them.
+func TestProbeFrames(t *testing.T) {
+	hostTier(t)
+	t.Parallel()
+	tcpdump := needTool(t, "tcpdump")
+	l := newLab(t)
+	startServer4(t, l, time.Hour, 0, 0)
+	dump := startIn(t, l.S, tcpdump, "-i", serverLink, "-nn", "-l", "-tt", "arp")
+	nstest.Eventually(t, 5*time.Second, func() error {
+		if !strings.Contains(dump.out.String(), "listening on") {
+			return fmt.Errorf("tcpdump not listening yet: %s", dump.out)
+		}
+		return nil
+	})
+	const wait = 600 * time.Millisecond
+	ev := newEvents()
+	c, err := dhcp.NewClient(l.C.Namespace, dhcp.Config{Link: clientLink, ProbeWait: wait, Timing: fastTiming, OnEvent: ev.add})
+	if err != nil {
+		t.Fatal(err)
+	}
+	run(t, c.Run)
+	b := ev.wait(t, dhcp.EventBound, 10*time.Second)
+	leased := b.Lease.Address.Addr().String()
+	probe := regexp.MustCompile(`(?m)^(\d+\.\d+) ARP, Request who-has ` + regexp.QuoteMeta(leased) + ` tell 0\.0\.0\.0`)
+	var at []float64
+	nstest.Eventually(t, 5*time.Second, func() error {
+		at = at[:0]
+		for _, m := range probe.FindAllStringSubmatch(dump.out.String(), -1) {
+			f, _ := strconv.ParseFloat(m[1], 64)
+			at = append(at, f)
+		}
+		if len(at) != 3 {
+			return fmt.Errorf("%d probes for %s, want 3:\n%s", len(at), leased, dump.out)
+		}
+		return nil
+	})
+	for i := 1; i < len(at); i++ {
+		if gap := time.Duration((at[i] - at[i-1]) * float64(time.Second)); gap < wait/3-50*time.Millisecond {
+			t.Errorf("probe %d %v after the one before, want about %v:\n%s", i+1, gap, wait/3, dump.out)
+		}
+	}
 }
