@@ -343,7 +343,7 @@ func TestLeaseCountsFromRequest(t *testing.T) {
 			t.Errorf("%s: bound at %v, %v after the server read the REQUEST; the lease ends after the server's",
 				what, held.BoundAt.Format("15:04:05.000"), held.BoundAt.Sub(read))
 		}
-		if early := read.Sub(held.BoundAt); early > delay/2 {
+		if early := read.Sub(held.BoundAt); early > time.Second {
 			t.Errorf("%s: bound at %v, %v before the server read the REQUEST", what, held.BoundAt.Format("15:04:05.000"), early)
 		}
 	}
@@ -599,9 +599,9 @@ func TestProbeFrames(t *testing.T) {
 		}
 		return nil
 	})
-	for i := 1; i < len(at); i++ {
-		if gap := time.Duration((at[i] - at[i-1]) * float64(time.Second)); gap < wait/3-50*time.Millisecond {
-			t.Errorf("probe %d %v after the one before, want about %v:\n%s", i+1, gap, wait/3, dump.out)
-		}
+	// Spread over ProbeWait (2/3 of it from the first to the last), not
+	// sent in a burst; the first may leave late, so the bound is loose.
+	if spread := time.Duration((at[2] - at[0]) * float64(time.Second)); spread < wait/2 || spread > wait+time.Second {
+		t.Errorf("the probes span %v, want about %v:\n%s", spread, 2*wait/3, dump.out)
 	}
 }
