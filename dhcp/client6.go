@@ -2,8 +2,11 @@ package dhcp
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
+
+	"github.com/insomniacslk/dhcp/dhcpv6"
 
 	"github.com/netprim/netprim"
 )
@@ -31,6 +34,11 @@ type Config6 struct {
 	// Link is the name of the link, in the client's namespace. Required.
 	// The client waits for the link's IPv6 link-local address.
 	Link string `json:"link" yaml:"link"`
+	// DUID is the client's DHCP unique identifier (RFC 8415 11), raw: its
+	// 2-byte type, then its content, at most 130 bytes in all, e.g. a
+	// DUID-UUID (type 4) that stays the same when the network card is
+	// replaced. Empty: a DUID-LL (type 3) of the link's hardware address.
+	DUID []byte `json:"duid,omitempty" yaml:"duid,omitempty"`
 	// NoRapidCommit leaves out the Rapid Commit option from the Solicit;
 	// with it (the default) a server that allows rapid commit answers
 	// with a Reply at once.
@@ -93,7 +101,21 @@ func (c Config6) Validate() error {
 	if err := c.Timing.validate(); err != nil {
 		return fmt.Errorf("dhcp: %w", err)
 	}
+	if len(c.DUID) > 0 {
+		if _, err := parseDUID(c.DUID); err != nil {
+			return fmt.Errorf("dhcp: duid: %w: %v", netprim.ErrInvalidSpec, err)
+		}
+	}
 	return nil
+}
+
+// parseDUID checks a raw DUID: a known type's content, or any other
+// type's (RFC 8415 11: 2 to 130 bytes in all).
+func parseDUID(b []byte) (dhcpv6.DUID, error) {
+	if len(b) < 3 || len(b) > 130 {
+		return nil, fmt.Errorf("%d bytes, want 3 to 130 (a 2-byte type and its content)", len(b))
+	}
+	return dhcpv6.DUIDFromBytes(b)
 }
 
 // Client6 is a DHCPv6 client for one link in one network namespace:
@@ -113,6 +135,7 @@ func NewClient6(ns *netprim.Namespace, cfg Config6) (*Client6, error) {
 		return nil, err
 	}
 	cfg.Normalize()
+	cfg.DUID = slices.Clone(cfg.DUID)
 	return &Client6{ns: ns, cfg: cfg}, nil
 }
 

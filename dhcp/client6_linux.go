@@ -215,6 +215,11 @@ func (c *Client6) Run(ctx context.Context) error {
 		mac = append(net.HardwareAddr{0, 0, 0, 0}, mac...)
 	}
 	r := &run6{c: c, cfg: &c.cfg, cn: cn, duid: &dhcpv6.DUIDLL{HWType: iana.HWTypeEthernet, LinkLayerAddr: cn.ifi.HardwareAddr}}
+	if len(c.cfg.DUID) > 0 {
+		if r.duid, err = parseDUID(c.cfg.DUID); err != nil {
+			return fmt.Errorf("dhcp: duid: %w", err) // Validate checked it
+		}
+	}
 	copy(r.iaid[:], mac[len(mac)-4:])
 	return r.loop(ctx)
 }

@@ -1,6 +1,8 @@
 package dhcp_test
 
 import (
+	"bytes"
+	"errors"
 	"fmt"
 	"net"
 	"slices"
@@ -13,6 +15,7 @@ import (
 	"github.com/insomniacslk/dhcp/dhcpv6/server6"
 	"github.com/insomniacslk/dhcp/iana"
 
+	"github.com/netprim/netprim"
 	"github.com/netprim/netprim/dhcp"
 	"github.com/netprim/netprim/nstest"
 	"github.com/netprim/netprim/reconcile"
@@ -42,6 +45,8 @@ type testServer6 struct {
 	// firstSolicit and requests record when Solicits and Requests came.
 	firstSolicit time.Time
 	requests     []request6
+	// clientIDs are the Client Identifiers (raw DUIDs) of the messages.
+	clientIDs [][]byte
 }
 
 // advert6 is one server's Advertise: its server ID ends in id.
@@ -79,6 +84,9 @@ func startServer6(t *testing.T, l *lab) *testServer6 {
 		}
 		s.mu.Lock()
 		s.seen = append(s.seen, m.MessageType)
+		if cid := m.Options.ClientID(); cid != nil {
+			s.clientIDs = append(s.clientIDs, cid.ToBytes())
+		}
 		drop := s.down || (s.ignoreRenew && m.MessageType == dhcpv6.MessageTypeRenew)
 		status, inIA, withdraw, adverts := s.renewStatus, s.renewInIA, s.withdraw, s.adverts
 		noBinding := s.noBinding
@@ -257,6 +265,55 @@ func TestAdvertisePreference6(t *testing.T) {
 				t.Errorf("Request %v after the Solicit, before the first retransmission time (%v) was over", waited, timing.Initial)
 			}
 		})
+	}
+}
+
+// TestDUID6: Config6.DUID is the Client Identifier of every message the
+// server reads (here a DUID-UUID); without it, a DUID-LL of the link's
+// MAC address. A DUID that is not one is refused by Validate, naming the
+// field.
+func TestDUID6(t *testing.T) {
+	hostTier(t)
+	t.Parallel()
+	uuid := append([]byte{0, 4}, bytes.Repeat([]byte{0xab}, 16)...)
+	mac, err := net.ParseMAC(clientMAC)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ll := append([]byte{0, 3, 0, 1}, mac...)
+	for _, c := range []struct {
+		name string
+		duid []byte
+		want []byte
+	}{{"uuid", uuid, uuid}, {"default", nil, ll}} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			l := newLab(t)
+			srv := startServer6(t, l)
+			ev := newEvents()
+			cl, err := dhcp.NewClient6(l.C.Namespace, dhcp.Config6{Link: clientLink, DUID: c.duid, Timing: fastTiming, DADWait: -1, OnEvent: ev.add})
+			if err != nil {
+				t.Fatal(err)
+			}
+			run(t, cl.Run)
+			ev.wait(t, dhcp.EventBound, 15*time.Second)
+			srv.mu.Lock()
+			ids := slices.Clone(srv.clientIDs)
+			srv.mu.Unlock()
+			if len(ids) == 0 {
+				t.Fatal("the server read no Client Identifier")
+			}
+			for _, id := range ids {
+				if !bytes.Equal(id, c.want) {
+					t.Errorf("client identifier %x, want %x", id, c.want)
+				}
+			}
+		})
+	}
+	for _, bad := range [][]byte{{0, 1}, {0, 3, 0}, make([]byte, 131)} {
+		if err := (dhcp.Config6{Link: clientLink, DUID: bad}).Validate(); err == nil || !strings.Contains(err.Error(), "duid") || !errors.Is(err, netprim.ErrInvalidSpec) {
+			t.Errorf("DUID %x: Validate = %v, want an invalid-spec error naming duid", bad, err)
+		}
 	}
 }
 

@@ -51,6 +51,9 @@ type dhcpLink struct {
 	// RouteMetric is dhcpOptions.routeMetric, the metric of the routes a
 	// lease gives (0: dhcp.DefaultRouteMetric, 1024 as in Talos).
 	RouteMetric uint32
+	// DUIDv6 is dhcpOptions.duidv6, the DHCPv6 client's DUID (raw);
+	// empty: a DUID-LL of the link's address.
+	DUIDv6 []byte
 }
 
 // vipLink is one shared IP ("vip").

@@ -366,8 +366,10 @@ func TestParseErrors(t *testing.T) {
 			[]string{"machine.network.interfaces[0].dhcpOptions", "without dhcp: true"}},
 		{"dhcp without family", network("    interfaces:\n      - interface: eth0\n        dhcp: true\n        dhcpOptions: {ipv4: false}\n"),
 			[]string{"machine.network.interfaces[0].dhcpOptions", "no client"}},
-		{"duidv6", network("    interfaces:\n      - interface: eth0\n        dhcp: true\n        dhcpOptions: {duidv6: 000100012}\n"),
-			[]string{"machine.network.interfaces[0].dhcpOptions.duidv6", "not supported"}},
+		{"duidv6 not hex", network("    interfaces:\n      - interface: eth0\n        dhcp: true\n        dhcpOptions: {duidv6: 000100012}\n"),
+			[]string{"machine.network.interfaces[0].dhcpOptions.duidv6", "a DUID in hex"}},
+		{"duidv6 too short", network("    interfaces:\n      - interface: eth0\n        dhcp: true\n        dhcpOptions: {duidv6: \"00:03:00\"}\n"),
+			[]string{"machine.network.interfaces[0].dhcpOptions.duidv6", "duid"}},
 		{"route without network and gateway", network("    interfaces:\n      - interface: eth0\n        routes:\n          - metric: 5\n"),
 			[]string{"machine.network.interfaces[0].routes[0] (line 7)", "give network, gateway or both"}},
 		{"bad gateway", network("    interfaces:\n      - interface: eth0\n        routes:\n          - network: 10.0.0.0/8\n            gateway: 10.0.0\n"),
@@ -544,6 +546,11 @@ func TestParseDefaults(t *testing.T) {
 			&netConfig{
 				State: reconcile.State{Links: []reconcile.Link{up("eth0", 0)}, Addresses: []addr.Spec{v4("eth0", "10.0.0.5/24")}},
 				DHCP:  []dhcpLink{{Link: "eth0", IPv4: true, IPv6: true, RouteMetric: 100}},
+			}},
+		{"duidv6", network("    interfaces:\n      - interface: eth0\n        dhcp: true\n        dhcpOptions: {ipv6: true, duidv6: \"00:03:00:01:02:00:00:00:00:99\"}\n"),
+			&netConfig{
+				State: reconcile.State{Links: []reconcile.Link{up("eth0", 0)}},
+				DHCP:  []dhcpLink{{Link: "eth0", IPv4: true, IPv6: true, DUIDv6: []byte{0, 3, 0, 1, 2, 0, 0, 0, 0, 0x99}}},
 			}},
 		{"hcloud vip", network("    interfaces:\n      - interface: eth0\n        dhcp: false\n        vip: {ip: 95.217.0.10, hcloud: {apiToken: tok}}\n"),
 			&netConfig{

@@ -19,7 +19,7 @@ import (
 // key identifies a DHCP entry across reloads. The entries are resolved
 // (resolveDevices): a device selector is its device's name by now.
 func (dl dhcpLink) key() string {
-	return fmt.Sprintf("%s|%v|%v|%d", dl.Link, dl.IPv4, dl.IPv6, dl.RouteMetric)
+	return fmt.Sprintf("%s|%v|%v|%d|%x", dl.Link, dl.IPv4, dl.IPv6, dl.RouteMetric, dl.DUIDv6)
 }
 
 func (dl dhcpLink) families() string {
@@ -110,6 +110,7 @@ func (d *daemon) newDHCP(dl dhcpLink) (*dhcpRunner, error) {
 		}
 		c, err := dhcp.NewClient6(d.ns, dhcp.Config6{
 			Link:      name,
+			DUID:      dl.DUIDv6,
 			LeaseFile: leaseFile,
 			Release:   d.o.dhcpRelease,
 			OnEvent:   d.dhcpEvent("dhcp6", src, dr),

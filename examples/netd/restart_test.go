@@ -66,7 +66,8 @@ func TestRestartKeepsLease(t *testing.T) {
 	}
 }
 
-// TestRestartKeepsLease6: the same for a DHCPv6 lease from dnsmasq, with
+// TestRestartKeepsLease6: the same for a DHCPv6 lease from dnsmasq (the
+// client identified by the configuration's duidv6, as dnsmasq logs), with
 // the server up: the new run takes the kept lease up with a Rebind
 // (dnsmasq logs DHCPREBIND), not a Solicit, and `ip monitor address` in
 // the node's namespace shows the address never removed across the restart.
@@ -76,8 +77,9 @@ func TestRestartKeepsLease6(t *testing.T) {
 	nstest.Veth(t, node, "eth0", srv, "srv0")
 	srv.Run(t, "ip", "addr", "add", "fd77::1/64", "dev", "srv0", "nodad")
 	dm := startDnsmasq(t, srv, "srv0", "--dhcp-range=fd77::100,fd77::1ff,64,2m", "--dhcp-rapid-commit")
+	const duid = "00:04:ab:ab:ab:ab:ab:ab:ab:ab:ab:ab:ab:ab:ab:ab:ab:ab" // a DUID-UUID
 	cfg := writeConfig(t, "version: v1alpha1\nmachine:\n  network:\n    interfaces:\n      - interface: eth0\n"+
-		"        dhcp: true\n        dhcpOptions: {ipv4: false, ipv6: true}\n")
+		"        dhcp: true\n        dhcpOptions: {ipv4: false, ipv6: true, duidv6: \""+duid+"\"}\n")
 	args := []string{"--netns", node.Name, "--root", t.TempDir(), "-f", cfg}
 
 	p := startNetd(t, args...)
@@ -86,6 +88,9 @@ func TestRestartKeepsLease6(t *testing.T) {
 		t.Fatalf("no leased address in the output:\n%s", p.stdout())
 	}
 	leased := m[1]
+	if !strings.Contains(dm.output(), duid) {
+		t.Errorf("dnsmasq did not log the configured DUID %s:\n%s", duid, dm.output())
+	}
 	nstest.Eventually(t, 10*time.Second, func() error {
 		if _, ok := findAddr(globalAddrs(t, node, "eth0"), leased); !ok {
 			return fmt.Errorf("leased %s not on eth0: %v", leased, globalAddrs(t, node, "eth0"))

@@ -2,6 +2,7 @@ package main
 
 import (
 	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"net/netip"
 	"strings"
@@ -11,6 +12,7 @@ import (
 	"github.com/netprim/netprim/addr"
 	"github.com/netprim/netprim/bond"
 	"github.com/netprim/netprim/bridge"
+	"github.com/netprim/netprim/dhcp"
 	"github.com/netprim/netprim/link"
 	"github.com/netprim/netprim/reconcile"
 	"github.com/netprim/netprim/resolv"
@@ -558,13 +560,35 @@ func readDHCP(f map[string]value) (*dhcpLink, error) {
 			}
 		}
 	}
-	if du, ok := o["duidv6"]; ok && !du.null() && du.n.Value != "" {
-		return nil, du.errorf("setting the DHCPv6 client DUID is not supported by package dhcp")
+	if du, ok := o["duidv6"]; ok && !du.null() {
+		if d.DUIDv6, err = readDUID(du); err != nil {
+			return nil, err
+		}
 	}
 	if !d.IPv4 && !d.IPv6 {
 		return nil, ov.errorf("ipv4 and ipv6 both false: dhcp: true would run no client")
 	}
 	return d, nil
+}
+
+// readDUID reads a DUID written in hex, as Talos takes duidv6, with or
+// without colons between the bytes ("00:04:…" as its duidRaw).
+func readDUID(v value) ([]byte, error) {
+	s, err := v.str()
+	if err != nil {
+		return nil, err
+	}
+	b, err := hex.DecodeString(strings.ReplaceAll(strings.TrimSpace(s), ":", ""))
+	if err != nil {
+		return nil, v.errorf("a DUID in hex: %v", err)
+	}
+	if len(b) == 0 {
+		return nil, nil
+	}
+	if err := (dhcp.Config6{Link: "lo", DUID: b}).Validate(); err != nil {
+		return nil, v.wrap(err)
+	}
+	return b, nil
 }
 
 // readVIP reads vip: ip, hcloud.apiToken; equinixMetal is refused.
