@@ -33,10 +33,13 @@
 // least 60 s (Timing shortens all of these). After a restart the client
 // asks for the address of its lease file (INIT-REBOOT); if no server
 // answers and the lease has not run out it keeps using it for what is left
-// of it (the address's lifetimes too); if a server refuses it (DHCPNAK) it
-// reports it expired, so that what a previous run applied of it goes, and
-// starts over. With Config.ProbeWait it probes the acknowledged address
-// with ARP (RFC 5227) and sends DHCPDECLINE when another host has it. With
+// of it (the address's lifetimes too); if a server refuses it (DHCPNAK, or
+// an acknowledgement it cannot use) or it has run out, it reports it
+// expired, so that what a previous run applied of it goes, and starts
+// over. A lease counts from the first transmission of the REQUEST its
+// DHCPACK answers (RFC 2131 4.4.1). With Config.ProbeWait it probes the
+// acknowledged address with three ARP probes (RFC 5227) and sends
+// DHCPDECLINE when another host has it. With
 // Config.Release it sends DHCPRELEASE (from the leased address) when Run's
 // context ends.
 //
@@ -103,7 +106,8 @@
 // when one says 255, RFC 8415 18.2.1), watches each newly bound address
 // through the kernel's duplicate address detection (addr.WaitDAD) and
 // declines it when another host has it (EventDeclined, then a Decline and
-// a new Solicit, RFC 8415 18.2.10.1), renews at T1 with its server
+// a new Solicit, RFC 8415 18.2.10.1), identifies itself with Config6.DUID
+// (a DUID-LL of the link's address by default), renews at T1 with its server
 // and rebinds at T2 with any, drops the lease when its valid lifetime
 // ends, and sends Release on stop when asked. A Reply to a Renew or Rebind
 // ends the lease early only when it gives the address a valid lifetime of
