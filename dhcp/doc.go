@@ -104,7 +104,7 @@
 // collects Advertises until the Solicit's first retransmission time has
 // passed and requests from the server of the highest Preference, at once
 // when one says 255, RFC 8415 18.2.1), watches each newly bound address
-// through the kernel's duplicate address detection (addr.WaitDAD) and
+// through the kernel's duplicate address detection (addr.DADWatch) and
 // declines it when another host has it (EventDeclined, then a Decline and
 // a new Solicit, RFC 8415 18.2.10.1), identifies itself with Config6.DUID
 // (a DUID-LL of the link's address by default), renews at T1 with its server
