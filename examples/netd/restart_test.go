@@ -88,12 +88,18 @@ func TestRestartKeepsLease6(t *testing.T) {
 		t.Fatalf("no leased address in the output:\n%s", p.stdout())
 	}
 	leased := m[1]
-	if !strings.Contains(dm.output(), duid) {
-		t.Errorf("dnsmasq did not log the configured DUID %s:\n%s", duid, dm.output())
-	}
 	nstest.Eventually(t, 10*time.Second, func() error {
 		if _, ok := findAddr(globalAddrs(t, node, "eth0"), leased); !ok {
 			return fmt.Errorf("leased %s not on eth0: %v", leased, globalAddrs(t, node, "eth0"))
+		}
+		// dnsmasq's log reaches the test on its own: wait for the
+		// reply that gave the lease (its Solicit is logged before).
+		out := dm.output()
+		if !strings.Contains(out, "DHCPREPLY(srv0) "+leased) {
+			return fmt.Errorf("dnsmasq has not logged its reply yet:\n%s", out)
+		}
+		if !strings.Contains(out, duid) {
+			return fmt.Errorf("dnsmasq did not log the configured DUID %s:\n%s", duid, out)
 		}
 		return nil
 	})
