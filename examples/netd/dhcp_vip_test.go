@@ -3,7 +3,6 @@
 package main
 
 import (
-	"bytes"
 	"fmt"
 	"net/url"
 	"os"
@@ -12,7 +11,6 @@ import (
 	"regexp"
 	"slices"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -299,21 +297,10 @@ type dnsmasq struct {
 	cmd    *exec.Cmd
 	leases string
 	done   chan struct{}
-	mu     sync.Mutex
-	out    bytes.Buffer
+	out    lockedBuffer
 }
 
-func (d *dnsmasq) Write(b []byte) (int, error) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return d.out.Write(b)
-}
-
-func (d *dnsmasq) output() string {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return d.out.String()
-}
+func (d *dnsmasq) output() string { return d.out.String() }
 
 // startDnsmasq starts dnsmasq (Debian) serving DHCP on dev in n through
 // nsenter (which execs it: the PID is dnsmasq's), waits until it listens
@@ -336,7 +323,7 @@ func startDnsmasq(t testing.TB, n *nstest.NS, dev string, opts ...string) *dnsma
 		"--dhcp-leasefile=" + d.leases, "--pid-file=" + filepath.Join(dir, "pid"),
 		"--dhcp-authoritative"}, opts...)
 	d.cmd = exec.Command("nsenter", args...)
-	d.cmd.Stdout, d.cmd.Stderr = d, d
+	d.cmd.Stdout, d.cmd.Stderr = &d.out, &d.out
 	d.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := d.cmd.Start(); err != nil {
 		t.Fatalf("dnsmasq: %v", err)

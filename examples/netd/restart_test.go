@@ -3,7 +3,6 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -135,14 +134,9 @@ func TestRestartKeepsLease6(t *testing.T) {
 // stops it (by PID, also when the test ends) and returns what it printed.
 func monitorAddresses(t *testing.T, n *nstest.NS) func() string {
 	t.Helper()
-	var out bytes.Buffer
-	var mu sync.Mutex
+	var out lockedBuffer
 	cmd := exec.Command("ip", "-n", n.Name, "monitor", "address")
-	cmd.Stdout = writerFunc(func(b []byte) (int, error) {
-		mu.Lock()
-		defer mu.Unlock()
-		return out.Write(b)
-	})
+	cmd.Stdout = &out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -152,8 +146,6 @@ func monitorAddresses(t *testing.T, n *nstest.NS) func() string {
 			cmd.Process.Kill()
 			cmd.Wait()
 		})
-		mu.Lock()
-		defer mu.Unlock()
 		return out.String()
 	}
 	t.Cleanup(func() { stop() })
@@ -161,10 +153,6 @@ func monitorAddresses(t *testing.T, n *nstest.NS) func() string {
 	time.Sleep(100 * time.Millisecond)
 	return stop
 }
-
-type writerFunc func([]byte) (int, error)
-
-func (f writerFunc) Write(b []byte) (int, error) { return f(b) }
 
 // TestRestartKeptLeaseRanOut: a DHCPv6 lease kept by an earlier run ran out
 // while netd was stopped, and no server answers. The client reports it
