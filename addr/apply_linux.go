@@ -30,11 +30,7 @@ func List(ctx context.Context, ns *netprim.Namespace) ([]Status, error) {
 		return nil, err
 	}
 	defer c.Close()
-	links, err := dumpLinks(ctx, c)
-	if err != nil {
-		return nil, err
-	}
-	have, err := dumpAddrs(ctx, c, links)
+	_, have, err := dumpAll(ctx, c)
 	if err != nil {
 		return nil, err
 	}
@@ -374,6 +370,16 @@ func promoteFromAFSpec(v []byte) bool {
 		return false
 	})
 	return promote
+}
+
+// dumpAll dumps the links, then the addresses (with their link names).
+func dumpAll(ctx context.Context, c *nl.Conn) (linkTable, []kaddr, error) {
+	links, err := dumpLinks(ctx, c)
+	if err != nil {
+		return linkTable{}, nil, err
+	}
+	have, err := dumpAddrs(ctx, c, links)
+	return links, have, err
 }
 
 func dumpAddrs(ctx context.Context, c *nl.Conn, links linkTable) ([]kaddr, error) {

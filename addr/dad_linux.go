@@ -125,17 +125,13 @@ func dadNow(ctx context.Context, ns *netprim.Namespace, link string, a netip.Add
 		return 0, 0, err
 	}
 	defer c.Close()
-	links, err := dumpLinks(ctx, c)
+	links, have, err := dumpAll(ctx, c)
 	if err != nil {
 		return 0, 0, err
 	}
 	idx, ok := links.byName[link]
 	if !ok || want != 0 && idx != want {
 		return 0, 0, fmt.Errorf("addr: duplicate address detection of %s: link %q: %w", a, link, netprim.ErrNotFound)
-	}
-	have, err := dumpAddrs(ctx, c, links)
-	if err != nil {
-		return 0, 0, err
 	}
 	for i := range have {
 		if have[i].ifindex == idx && have[i].local == a {

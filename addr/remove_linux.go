@@ -38,7 +38,7 @@ func Remove(ctx context.Context, ns *netprim.Namespace, specs []Spec, opts ...ne
 		return netprim.Plan{}, err
 	}
 	defer c.Close()
-	links, err := dumpLinks(ctx, c)
+	links, have, err := dumpAll(ctx, c)
 	if err != nil {
 		return netprim.Plan{}, err
 	}
@@ -49,10 +49,6 @@ func Remove(ctx context.Context, ns *netprim.Namespace, specs []Spec, opts ...ne
 		if idx, ok := links.byName[sp.Link]; ok {
 			want = append(want, target{index: i, spec: sp, ifindex: idx})
 		}
-	}
-	have, err := dumpAddrs(ctx, c, links)
-	if err != nil {
-		return netprim.Plan{}, err
 	}
 	s := &state{conn: c, opts: o, res: planResult{ops: removeOps(want, have, o.Owner.ID)}}
 	done, err := s.execute(ctx)
