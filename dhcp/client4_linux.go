@@ -102,13 +102,16 @@ func (r *run4) bound(kind EventKind, l *Lease, dropped []*OptionError) {
 	r.emit(Event{Kind: kind, Lease: l.Clone(), Specs: r.specs, Dropped: dropped})
 }
 
-// lost drops the lease: it expired or the server refused it.
-func (r *run4) lost(err error) {
+// drop forgets the lease held (also its file) and reports ev.
+func (r *run4) drop(ev Event) {
 	r.specs = Specs{}
 	r.c.setLease(nil)
 	removeLease(r.cfg.LeaseFile)
-	r.emit(Event{Kind: EventExpired, Err: err})
+	r.emit(ev)
 }
+
+// lost drops the lease: it expired or the server refused it.
+func (r *run4) lost(err error) { r.drop(Event{Kind: EventExpired, Err: err}) }
 
 func (r *run4) emit(ev Event) {
 	ev.Link = r.cfg.Link
@@ -134,13 +137,10 @@ func (r *run4) stop(l *Lease) error {
 		err = send(m)
 		closeFn()
 	}
-	r.specs = Specs{}
-	r.c.setLease(nil)
-	removeLease(r.cfg.LeaseFile)
 	if err != nil {
 		err = fmt.Errorf("dhcp: release on %s: %w", r.cfg.Link, err)
 	}
-	r.emit(Event{Kind: EventReleased, Err: err})
+	r.drop(Event{Kind: EventReleased, Err: err})
 	return err
 }
 
