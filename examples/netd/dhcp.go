@@ -48,7 +48,8 @@ type dhcpRunner struct {
 
 // newDHCP adds the sources of a DHCP entry and makes its clients without
 // starting them. A source that was never set keeps the Reconciler from
-// pruning anything: the source of a client with a lease file, made before
+// pruning anything: the source of a client whose lease file holds a lease
+// (an unreadable file holds none the client could take up), made before
 // the first pass, so keeps the addresses and routes of a lease kept by an
 // earlier run (SIGTERM without --dhcp-release) until the client has taken
 // the lease up again (DHCPv4 INIT-REBOOT, a DHCPv6 Rebind; also without a
@@ -75,9 +76,10 @@ func (d *daemon) newDHCP(dl dhcpLink) (*dhcpRunner, error) {
 			return nil, "", err
 		}
 		leaseFile := filepath.Join(dir, proto+"-"+name+".json")
-		if _, err := os.Stat(leaseFile); err != nil {
-			src.Clear() // nothing kept: see above
-		} else if l4, l6, err := dhcp.ReadLeaseFile(leaseFile); err == nil && (l4 != nil && len(l4.DNS) > 0 || l6 != nil && len(l6.DNS) > 0) {
+		switch l4, l6, err := dhcp.ReadLeaseFile(leaseFile); {
+		case err != nil || l4 == nil && l6 == nil:
+			src.Clear() // nothing the client can take up: see above
+		case l4 != nil && len(l4.DNS) > 0 || l6 != nil && len(l6.DNS) > 0:
 			dr.resolvers.Store(true) // the kept lease's are in resolv.conf
 		}
 		return src, leaseFile, nil
